@@ -1,0 +1,29 @@
+"""Shared cryptography: age file encryption and the keyed PRF used for every pseudonym."""
+
+from justicelink.crypto.age import (
+    decrypt_bytes,
+    encrypt_bytes,
+    encrypt_file_to,
+    load_recipient,
+)
+from justicelink.crypto.keys import ZoneKeys
+from justicelink.crypto.prf import (
+    PRF_MASK,
+    check_no_collisions,
+    prf_python,
+    prf_sql,
+    random_ids,
+)
+
+__all__ = [
+    "PRF_MASK",
+    "ZoneKeys",
+    "check_no_collisions",
+    "decrypt_bytes",
+    "encrypt_bytes",
+    "encrypt_file_to",
+    "load_recipient",
+    "prf_python",
+    "prf_sql",
+    "random_ids",
+]
