@@ -7,6 +7,7 @@ from justicelink.crypto.age import (
     load_recipient,
 )
 from justicelink.crypto.keys import ZoneKeys
+from justicelink.crypto.sealed import open_manifest, open_sealed, seal_folder, table_bytes
 from justicelink.crypto.prf import (
     PRF_MASK,
     check_no_collisions,
@@ -23,7 +24,11 @@ __all__ = [
     "encrypt_bytes",
     "encrypt_file_to",
     "load_recipient",
+    "open_manifest",
+    "open_sealed",
     "prf_python",
     "prf_sql",
     "random_ids",
+    "seal_folder",
+    "table_bytes",
 ]

@@ -1,0 +1,6 @@
+"""Linkage zone (trusted third party): register, matching cascade, ALF files for the bank."""
+
+from justicelink.linkage.register import RegisterVersion, current_version, load_register
+from justicelink.linkage.run import RunResult, run_submission
+
+__all__ = ["RegisterVersion", "RunResult", "current_version", "load_register", "run_submission"]

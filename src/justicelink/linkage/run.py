@@ -1,0 +1,133 @@
+"""Linkage runs: the generic match contract and the TTP's run over a provider submission."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyrage
+
+from justicelink.crypto import ZoneKeys, check_no_collisions, open_sealed, prf_sql, seal_folder
+from justicelink.formats import (
+    ALF_FILE_COLUMNS,
+    ALF_FILE_NAME,
+    ALF_STATUS,
+    IDENTIFIERS_FILE_NAME,
+    SUBMISSION_FORMAT,
+    InputError,
+    Manifest,
+    atomic_dir,
+    write_json_atomic,
+)
+from justicelink.linkage.deterministic import RECORD_COLUMNS, match_deterministic
+from justicelink.linkage.register import RegisterVersion, current_version
+
+
+@dataclass(frozen=True)
+class RunResult:
+    submission_id: str
+    outbox: Path
+    rows: int
+    by_status: dict[int, int]
+
+
+def _check_records(con: duckdb.DuckDBPyConnection, rel: str, source: str) -> None:
+    cols = [r[0] for r in con.execute(f"DESCRIBE {rel}").fetchall()]
+    missing = [c for c in RECORD_COLUMNS if c not in cols]
+    if missing:
+        raise InputError(f"missing columns {missing}", file=source)
+    n, ids, nulls = con.execute(
+        f"SELECT count(*), count(DISTINCT system_id), count(*) - count(system_id) FROM {rel}"
+    ).fetchone()  # type: ignore[misc]
+    if n == 0:
+        raise InputError("no records", file=source)
+    if nulls:
+        raise InputError("system_id is missing on some records", file=source, column="system_id")
+    if ids != n:
+        raise InputError(f"{n - ids} duplicate system_id value(s)", file=source, column="system_id")
+    usable = con.execute(
+        f"SELECT count(*) FROM {rel} WHERE nhs_number IS NOT NULL OR surname IS NOT NULL "
+        "OR forename IS NOT NULL OR dob IS NOT NULL"
+    ).fetchone()[0]  # type: ignore[index]
+    if usable == 0:
+        raise InputError("no record has any usable identifier", file=source)
+
+
+def _match(con: duckdb.DuckDBPyConnection, reg: RegisterVersion) -> None:
+    match_deterministic(con, "records", reg)
+
+
+def run_submission(
+    submission: Path, linkage_dir: Path, bank_recipient: pyrage.x25519.Recipient
+) -> RunResult:
+    """Decrypt a provider's identifiers, match them, seal the ALF file for the bank."""
+    keys = ZoneKeys.open(linkage_dir, "linkage")
+    manifest, tables = open_sealed(submission, keys.identity(), "linkage", kind="identifiers")
+    reg = current_version(linkage_dir)
+    assert reg is not None
+    con = duckdb.connect()
+    con.register("records_in", tables[IDENTIFIERS_FILE_NAME])
+    con.execute("CREATE TEMP TABLE records AS SELECT * FROM records_in")
+    _check_records(con, "records", str(submission))
+    _match(con, reg)
+    key = keys.prf_key()
+    alf_e = prf_sql(key, "'E|' || m.alf")
+    con.execute(
+        f"""
+        CREATE TEMP TABLE alf_file AS
+        SELECT m.system_id AS SYSTEM_ID, {alf_e} AS ALF_E,
+            CAST(m.alf_sts_cd AS INTEGER) AS ALF_STS_CD, CAST(m.alf_mtch_pct AS DOUBLE) AS ALF_MTCH_PCT,
+            CAST(date_trunc('week', m.dob_for_wob) AS DATE) AS WOB,
+            CAST(m.gndr_cd AS INTEGER) AS GNDR_CD,
+            coalesce(a.lsoa2011_cd, pc.lsoa2011_cd) AS LSOA2011_CD, m.alf
+        FROM matched m
+        LEFT JOIN (SELECT ad.person_id, l.lsoa2011_cd FROM read_parquet('{reg.address}') ad
+                   JOIN read_parquet('{reg.postcode}') l USING (postcode)
+                   WHERE ad.to_date IS NULL) a ON a.person_id = m.person_id
+        LEFT JOIN read_parquet('{reg.postcode}') pc ON m.person_id IS NULL AND pc.postcode = m.postcode
+        ORDER BY m.system_id
+        """
+    )
+    check_no_collisions(con, "(SELECT * FROM alf_file WHERE alf IS NOT NULL)", "alf", "ALF_E", what="ALF_E")
+    out_cols = ", ".join(ALF_FILE_COLUMNS)
+    alf_table: pa.Table = con.execute(f"SELECT {out_cols} FROM alf_file ORDER BY SYSTEM_ID").fetch_arrow_table()
+    by_status = dict(con.execute("SELECT ALF_STS_CD, count(*) FROM alf_file GROUP BY 1 ORDER BY 1").fetchall())
+    con.close()
+    outbox = Path(linkage_dir) / "outbox" / manifest.submission_id
+    created = datetime.now(UTC).isoformat(timespec="seconds")
+    with atomic_dir(outbox) as tmp:
+        seal_folder(
+            tmp,
+            Manifest(
+                format=SUBMISSION_FORMAT,
+                kind="alf",
+                dataset=manifest.dataset,
+                submission_id=manifest.submission_id,
+                recipient_zone="bank",
+                created=created,
+                provider="linkage",
+                spec_name=manifest.spec_name,
+                spec_version=manifest.spec_version,
+                spec_hash=manifest.spec_hash,
+                files=[],
+                extra={"register_version": reg.version},
+            ),
+            {ALF_FILE_NAME: ("ALF", alf_table)},
+            bank_recipient,
+        )
+    write_json_atomic(
+        Path(linkage_dir) / "runs" / manifest.submission_id / "summary.json",
+        {
+            "submission_id": manifest.submission_id,
+            "dataset": manifest.dataset,
+            "register_version": reg.version,
+            "created": created,
+            "rows": alf_table.num_rows,
+            "by_status": {f"{k} ({ALF_STATUS[k]})": v for k, v in by_status.items()},
+        },
+    )
+    return RunResult(manifest.submission_id, outbox, alf_table.num_rows, by_status)
