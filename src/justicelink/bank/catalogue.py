@@ -1,0 +1,72 @@
+"""What the bank holds: datasets, versions, tables, row counts, linkage rates, data dictionary."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from justicelink.formats.atomic import TMP_PREFIX
+from justicelink.specs import load_spec
+
+
+@dataclass(frozen=True)
+class DatasetVersion:
+    dataset: str
+    version: str
+    folder: Path
+    info: dict
+
+    def table_path(self, bank_table: str) -> Path:
+        return self.folder / f"{bank_table}.parquet"
+
+    @property
+    def tables(self) -> list[str]:
+        return sorted(self.info["rows"])
+
+
+def versions(bank_dir: Path, dataset: str | None = None) -> list[DatasetVersion]:
+    root = Path(bank_dir) / "datasets"
+    out: list[DatasetVersion] = []
+    if not root.is_dir():
+        return out
+    for ds in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        if dataset and ds.name != dataset:
+            continue
+        for v in sorted(p for p in ds.iterdir() if p.is_dir() and not p.name.startswith(TMP_PREFIX)):
+            info_path = v / "version.json"
+            if info_path.is_file():
+                out.append(DatasetVersion(ds.name, v.name, v, json.loads(info_path.read_text())))
+    return out
+
+
+def latest(bank_dir: Path, dataset: str) -> DatasetVersion | None:
+    found = versions(bank_dir, dataset)
+    return found[-1] if found else None
+
+
+def dictionary(dataset: str) -> list[dict[str, str]]:
+    """Bank-side data dictionary from the spec: table, column, class, type, description."""
+    spec = load_spec(dataset)
+    rows: list[dict[str, str]] = []
+    for t in spec.tables:
+        link = []
+        for identity in t.identities:
+            p = f"{identity}_" if identity else ""
+            link += [(f"{p}ALF_E", "linkage", "BIGINT", "Anonymised linking field (bank layer)")]
+            link += [(f"{p}ALF_STS_CD", "linkage", "INTEGER", "Linkage status code")]
+            link += [(f"{p}ALF_MTCH_PCT", "linkage", "DOUBLE", "Match score 0-1")]
+            if not identity:
+                link += [("WOB", "linkage", "DATE", "Week of birth (Monday on or before)")]
+                link += [("GNDR_CD", "linkage", "INTEGER", "1 male, 2 female, 9 unknown")]
+                link += [("LSOA2011_CD", "linkage", "VARCHAR", "LSOA of residence")]
+        for name, cls, typ, desc in link:
+            rows.append({"table": t.bank_table, "column": name, "class": cls, "type": typ, "description": desc})
+        for c in t.columns:
+            if c.cls in ("identifier", "drop"):
+                continue
+            typ = "BIGINT" if c.cls == "native_key" else c.type.upper()
+            rows.append(
+                {"table": t.bank_table, "column": c.out_name, "class": c.cls, "type": typ, "description": c.description}
+            )
+    return rows
