@@ -1,0 +1,86 @@
+"""Control-plane tables (SQLAlchemy Core): one schema for SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData()
+
+ROLES = ("data_manager", "governance", "researcher", "output_checker", "admin")
+PROJECT_STATES = ("submitted", "approved", "rejected", "changes_requested", "revoked")
+
+users = Table(
+    "users",
+    metadata,
+    Column("username", String(64), primary_key=True),
+    Column("display_name", String(200), nullable=False),
+    Column("role", String(32), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+projects = Table(
+    "projects",
+    metadata,
+    Column("project_id", String(4), primary_key=True),
+    Column("title", String(300), nullable=False),
+    Column("purpose", Text, nullable=False),
+    Column("lay_summary", Text, nullable=False),
+    Column("applicant", String(64), ForeignKey("users.username"), nullable=False),
+    Column("status", String(32), nullable=False),
+    Column("start_date", Date, nullable=False),
+    Column("end_date", Date, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+project_datasets = Table(
+    "project_datasets",
+    metadata,
+    Column("project_id", String(4), ForeignKey("projects.project_id"), primary_key=True),
+    Column("dataset", String(16), primary_key=True),
+    Column("bank_table", String(64), primary_key=True),
+    Column("columns", JSON, nullable=False),
+)
+
+project_members = Table(
+    "project_members",
+    metadata,
+    Column("project_id", String(4), ForeignKey("projects.project_id"), primary_key=True),
+    Column("username", String(64), ForeignKey("users.username"), primary_key=True),
+)
+
+decisions = Table(
+    "decisions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("project_id", String(4), ForeignKey("projects.project_id"), nullable=False),
+    Column("decided_by", String(64), ForeignKey("users.username"), nullable=False),
+    Column("decision", String(32), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("decided_at", DateTime(timezone=True), nullable=False),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=False),
+    Column("at", String(40), nullable=False),
+    Column("actor", String(64), nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("object", String(200), nullable=False),
+    Column("details", Text, nullable=False),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+    UniqueConstraint("hash"),
+)

@@ -1,0 +1,129 @@
+"""The researcher's hardened DuckDB session: one project's store (read-only) and its workspace.
+
+Locked down before any researcher SQL runs: no file or network access (``read_csv``,
+``read_parquet``, ``COPY ... TO``, ``ATTACH`` all refused), no extensions, configuration locked,
+memory and thread limits, and a per-query time limit enforced by interrupting the query.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from justicelink.formats import JusticelinkError
+
+DEFAULT_TIMEOUT_S = 60.0
+DEFAULT_MEMORY = "2GB"
+DEFAULT_ROW_CAP = 1_000_000
+# Statement kinds a researcher may run. Everything else (ATTACH, DETACH, COPY, EXPORT, INSTALL,
+# LOAD, SET, USE, PRAGMA, CALL, PREPARE, ...) is refused before DuckDB sees it.
+ALLOWED_STATEMENTS = frozenset(
+    {
+        duckdb.StatementType.SELECT,
+        duckdb.StatementType.EXPLAIN,
+        duckdb.StatementType.CREATE,
+        duckdb.StatementType.INSERT,
+        duckdb.StatementType.UPDATE,
+        duckdb.StatementType.DELETE,
+        duckdb.StatementType.DROP,
+        duckdb.StatementType.ALTER,
+    }
+)
+
+
+class QueryRefused(JusticelinkError):
+    pass
+
+
+@dataclass(frozen=True)
+class SessionLimits:
+    timeout_s: float = DEFAULT_TIMEOUT_S
+    memory_limit: str = DEFAULT_MEMORY
+    threads: int = 2
+    row_cap: int = DEFAULT_ROW_CAP
+
+
+class ProjectSession:
+    """Open with the paths of one project's store and workspace; nothing else is reachable."""
+
+    def __init__(self, project_id: str, store: Path, workspace: Path, limits: SessionLimits | None = None) -> None:
+        self.project_id = project_id
+        self.limits = limits or SessionLimits()
+        if not Path(store).is_file():
+            raise QueryRefused(f"project {project_id} has not been provisioned")
+        self.con = duckdb.connect(
+            str(workspace),
+            config={
+                "autoinstall_known_extensions": "false",
+                "autoload_known_extensions": "false",
+                "allow_community_extensions": "false",
+                "memory_limit": self.limits.memory_limit,
+                "threads": str(self.limits.threads),
+                "temp_directory": str(Path(workspace).parent / ".spill"),
+            },
+        )
+        self.con.execute(f"ATTACH '{store}' AS \"SAIL{project_id}V\" (READ_ONLY)")
+        self.con.execute("SET enable_external_access = false")
+        self.con.execute("SET lock_configuration = true")
+
+    def _check(self, sql: str) -> None:
+        try:
+            statements = duckdb.extract_statements(sql)
+        except duckdb.Error as exc:
+            raise QueryRefused(f"query refused: {_first_line(exc)}") from exc
+        if not statements:
+            raise QueryRefused("empty query")
+        for st in statements:
+            if st.type not in ALLOWED_STATEMENTS:
+                kind = str(st.type).rsplit(".", 1)[-1]
+                raise QueryRefused(
+                    f"{kind} statements are not allowed in the workspace; query your project's "
+                    f"tables (SAIL{self.project_id}V) and write to your workspace "
+                    f"(SAILW{self.project_id}V)"
+                )
+            if st.type == duckdb.StatementType.CREATE and " SECRET " in f" {st.query.upper()} ":
+                raise QueryRefused("secrets cannot be created in the workspace")
+
+    def query(self, sql: str) -> pa.Table:
+        self._check(sql)
+        timer = threading.Timer(self.limits.timeout_s, self.con.interrupt)
+        timer.start()
+        try:
+            result = self.con.execute(sql)
+            if result.description is None:
+                return pa.table({})
+            reader = result.fetch_record_batch(rows_per_batch=65_536)
+            batches = []
+            rows = 0
+            for batch in reader:
+                batches.append(batch)
+                rows += batch.num_rows
+                if rows > self.limits.row_cap:
+                    raise QueryRefused(
+                        f"the result has more than {self.limits.row_cap:,} rows; aggregate, or "
+                        "write it to a workspace table instead"
+                    )
+            return pa.Table.from_batches(batches, schema=reader.schema)
+        except duckdb.InterruptException as exc:
+            raise QueryRefused(f"the query ran longer than {self.limits.timeout_s:g} s and was stopped") from exc
+        except duckdb.Error as exc:
+            raise QueryRefused(f"query refused: {_first_line(exc)}") from exc
+        finally:
+            timer.cancel()
+
+    def close(self) -> None:
+        self.con.close()
+
+    def __enter__(self) -> ProjectSession:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(exc).strip().splitlines()[0][:300]
