@@ -1,0 +1,66 @@
+"""Children in s31 care proceedings by year of issue, from a project's Cafcass Cymru tables.
+
+Runs as the researcher, inside the workspace session, on SAIL-named project tables only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+import pyarrow as pa
+
+
+class Session(Protocol):
+    project_id: str
+
+    def query(self, sql: str) -> pa.Table: ...
+
+
+@dataclass(frozen=True)
+class AnalysisResult:
+    name: str
+    title: str
+    description: str
+    sql: str
+    table: pa.Table
+    count_columns: list[str]
+    label_column: str
+
+
+def latest_table(session: Session, prefix: str) -> str:
+    schema = f"SAIL{session.project_id}V"
+    found = session.query(
+        "SELECT table_name FROM information_schema.tables "
+        f"WHERE table_catalog = '{schema}' AND table_name LIKE '{prefix}\\_%' ESCAPE '\\' "
+        "ORDER BY table_name DESC LIMIT 1"
+    ).column(0).to_pylist()
+    if not found:
+        raise LookupError(f"project {schema} has no table {prefix}_<YYYYMMDD>")
+    return f"{schema}.{found[0]}"
+
+
+def children_in_care_proceedings_by_year(session: Session) -> AnalysisResult:
+    app = latest_table(session, "CAFW_CAFCASS_APPLICATION")
+    users = latest_table(session, "CAFW_CAFCASS_APPLICATIONSERVICEUSERS")
+    sql = f"""SELECT CAST(year(a.CAP_ISSUEDATE) AS VARCHAR) AS issue_year,
+       count(DISTINCT u.RECORD2ID_PE) AS children
+FROM {app} a
+JOIN {users} u
+  ON u.RECORD1ID_PE = a.CAP_APPLICATIONID_PE AND u.RECORD2ROLEIDNAME = 'Subject'
+WHERE a.CAP_LAWTYPENAME = 'Public'
+  AND a.CAP_PRIMARYAPPLICATIONTYPENAME IN ('Care Order (s31)', 'Supervision Order (s31)')
+GROUP BY 1 ORDER BY 1"""
+    return AnalysisResult(
+        name="children-in-care-proceedings-by-year",
+        title="Children in s31 care proceedings, by year of issue",
+        description=(
+            "Distinct children who were the subject of a public-law s31 application (care or "
+            "supervision order), by the year the application was issued. Source: Cafcass Cymru "
+            "applications and application service users in the project's own tables."
+        ),
+        sql=sql,
+        table=session.query(sql),
+        count_columns=["children"],
+        label_column="issue_year",
+    )

@@ -1,0 +1,239 @@
+"""The `justicelink` command: a verb group per zone, thin over the Python APIs."""
+
+from __future__ import annotations
+
+import csv
+import functools
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from justicelink import bank as bank_zone
+from justicelink import platform as pf
+from justicelink.formats import JusticelinkError
+
+F = TypeVar("F", bound=Callable[..., Any])
+console = Console()
+err_console = Console(stderr=True)
+
+app = typer.Typer(help="justicelink: secure, anonymised linkage for family-justice research.", no_args_is_help=True)
+provider_app = typer.Typer(help="Data provider: dataset specs and the split.", no_args_is_help=True)
+linkage_app = typer.Typer(help="Trusted third party: register and matching.", no_args_is_help=True)
+register_app = typer.Typer(help="The population register (spine).", no_args_is_help=True)
+bank_app = typer.Typer(help="Databank: loads and catalogue.", no_args_is_help=True)
+control_app = typer.Typer(help="Control plane: users, governance, audit.", no_args_is_help=True)
+audit_app = typer.Typer(help="The hash-chained audit log.", no_args_is_help=True)
+project_app = typer.Typer(help="Projects: provisioning.", no_args_is_help=True)
+workspace_app = typer.Typer(help="Researcher workspace.", no_args_is_help=True)
+airlock_app = typer.Typer(help="Airlock: output requests.", no_args_is_help=True)
+app.add_typer(provider_app, name="provider")
+app.add_typer(linkage_app, name="linkage")
+linkage_app.add_typer(register_app, name="register")
+app.add_typer(bank_app, name="bank")
+app.add_typer(control_app, name="control")
+control_app.add_typer(audit_app, name="audit")
+app.add_typer(project_app, name="project")
+app.add_typer(workspace_app, name="workspace")
+app.add_typer(airlock_app, name="airlock")
+
+HomeOpt = Annotated[Path, typer.Option("--home", help="Platform home folder.", envvar="JUSTICELINK_HOME")]
+
+
+def refusals(fn: F) -> F:
+    """Turn a deliberate refusal into a clear message and exit code 2, never a traceback."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except (JusticelinkError, ValueError, FileExistsError) as exc:
+            err_console.print(f"[red]refused:[/] {exc}", highlight=False, soft_wrap=True)
+            raise typer.Exit(2) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+@app.command()
+@refusals
+def demo(
+    home: Annotated[Path, typer.Option("--home", help="Folder for the demo platform home.")] = Path("demo-home"),
+    people: Annotated[int, typer.Option("--people", help="Size of the synthetic population.")] = 100_000,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 20150401,
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing demo home.")] = False,
+) -> None:
+    """Run the whole pipeline on synthetic data and print where the report is."""
+    from justicelink.demo import run_demo
+
+    run_demo(home, people=people, seed=seed, force=force, console=console)
+
+
+@app.command()
+@refusals
+def synth(
+    out: Annotated[Path, typer.Option("--out", help="Output folder (must not exist).")],
+    people: Annotated[int, typer.Option("--people")] = 100_000,
+    seed: Annotated[int, typer.Option("--seed")] = 20150401,
+    start_year: Annotated[int, typer.Option("--start-year")] = 2015,
+    end_year: Annotated[int, typer.Option("--end-year")] = 2024,
+) -> None:
+    """Generate a synthetic register, provider extracts and the truth behind them."""
+    from justicelink.synth import generate
+
+    res = generate(out, people=people, seed=seed, start_year=start_year, end_year=end_year)
+    console.print_json(json.dumps({"out": str(res.out), **res.counts}))
+
+
+@provider_app.command("specs")
+@refusals
+def provider_specs() -> None:
+    """List the shipped dataset specs."""
+    from justicelink.specs import available_specs, load_spec
+
+    t = Table("name", "version", "title", "tables")
+    for name in available_specs():
+        s = load_spec(name)
+        t.add_row(s.dataset, s.version, s.title, ", ".join(x.name for x in s.tables))
+    console.print(t)
+
+
+@provider_app.command("split")
+@refusals
+def provider_split(
+    spec: Annotated[str, typer.Option("--spec", help="Spec name (e.g. CAFW) or a spec file.")],
+    input: Annotated[Path, typer.Option("--input", help="A table file, or a folder of them.")],
+    out: Annotated[Path, typer.Option("--out", help="Output folder (must not exist or be empty).")],
+    linkage_recipient: Annotated[str, typer.Option("--linkage-recipient", help="age1... key, or a file holding one.")],
+    bank_recipient: Annotated[str, typer.Option("--bank-recipient", help="age1... key, or a file holding one.")],
+    provider_dir: Annotated[
+        Path, typer.Option("--provider-dir", envvar="JUSTICELINK_PROVIDER_DIR", help="Provider zone folder (its keys/).")
+    ] = Path("provider"),
+    encoding: Annotated[str, typer.Option("--encoding")] = "utf-8",
+    delimiter: Annotated[str, typer.Option("--delimiter")] = ",",
+) -> None:
+    """Split an extract into identifiers (to the TTP) and content (to the bank)."""
+    from justicelink.crypto import ZoneKeys, load_recipient
+    from justicelink.provider import split
+    from justicelink.specs import load_spec
+
+    keys = ZoneKeys.create(provider_dir, "provider")
+    res = split(
+        load_spec(spec), input, out,
+        linkage_recipient=load_recipient(linkage_recipient), bank_recipient=load_recipient(bank_recipient),
+        provider_key=keys.prf_key(), encoding=encoding, delimiter=delimiter,
+    )  # fmt: skip
+    console.print(f"submission {res.submission_id}: {res.identifiers_rows:,} identifier rows, content {res.content_rows}")
+
+
+@register_app.command("load")
+@refusals
+def register_load(path: Path, home: HomeOpt = Path("demo-home")) -> None:
+    """Load the population register from PATH as a new version."""
+    from justicelink.crypto import ZoneKeys
+    from justicelink.linkage import load_register
+
+    keys = ZoneKeys.create(pf.Home(home).linkage, "linkage")
+    v = load_register(path, pf.Home(home).linkage, keys.prf_key())
+    console.print(f"register version {v.version}: {v.people:,} people")
+
+
+@linkage_app.command("run")
+@refusals
+def linkage_run(submission: Path, bank_recipient: Annotated[str, typer.Option("--bank-recipient")], home: HomeOpt = Path("demo-home")) -> None:
+    """Match a submission's identifiers and write the ALF file for the bank."""
+    from justicelink.crypto import load_recipient
+    from justicelink.linkage import run_submission
+
+    r = run_submission(submission, pf.Home(home).linkage, load_recipient(bank_recipient))
+    console.print(f"{r.rows:,} records; by status {r.by_status}; ALF file at {r.outbox}")
+
+
+@bank_app.command("load")
+@refusals
+def bank_load(
+    submission: Path, alf_file: Path, home: HomeOpt = Path("demo-home"),
+    refresh_date: Annotated[str | None, typer.Option("--refresh-date", help="YYYYMMDD")] = None,
+) -> None:  # fmt: skip
+    """Load a content submission joined to its ALF file as a new dated refresh."""
+    r = bank_zone.load(submission, alf_file, pf.Home(home).bank, refresh_date=refresh_date)
+    console.print(f"{r.dataset} refresh {r.version}: {r.rows}; linkage rate {r.linkage_rate:.1%}")
+
+
+@bank_app.command("catalogue")
+@refusals
+def bank_catalogue(home: HomeOpt = Path("demo-home")) -> None:
+    """Datasets, versions, tables, row counts and linkage rates."""
+    t = Table("dataset", "version", "table", "rows", "linked (1,4,39)")
+    for v in bank_zone.versions(pf.Home(home).bank):
+        for table, rows in sorted(v.info["rows"].items()):
+            t.add_row(v.dataset, v.version, table, f"{rows:,}", f"{v.info['linkage']['rate']:.1%}")
+    console.print(t)
+
+
+@audit_app.command("verify")
+@refusals
+def audit_verify(home: HomeOpt = Path("demo-home")) -> None:
+    """Check the audit chain; exit 1 if any entry was edited or deleted."""
+    cp = pf.Home(home).control_plane()
+    try:
+        v = cp.verify_audit()
+    finally:
+        cp.close()
+    if v.ok:
+        console.print(f"[green]audit log intact[/]: {v.entries} entries")
+    else:
+        err_console.print(f"[red]audit log broken[/]: {v.problem}")
+        raise typer.Exit(1)
+
+
+@project_app.command("provision")
+@refusals
+def project_provision(
+    project: str, home: HomeOpt = Path("demo-home"),
+    as_user: Annotated[str, typer.Option("--as", help="Data manager doing it (audited).")] = "system",
+    refresh: Annotated[bool, typer.Option("--refresh", help="Move pins to the latest versions.")] = False,
+) -> None:  # fmt: skip
+    """Provision an approved project's tables under its own key."""
+    p = pf.provision_project(pf.Home(home), project, as_user, refresh=refresh)
+    console.print(f"project {project}: {len(p.tables)} tables pinned to {p.pins}")
+
+
+@workspace_app.command("sql")
+@refusals
+def workspace_sql(
+    query: str,
+    home: HomeOpt = Path("demo-home"),
+    project: Annotated[str, typer.Option("--project")] = "",
+    as_user: Annotated[str, typer.Option("--as", help="Researcher running the query.")] = "",
+) -> None:
+    """Run SQL in a project's workspace as a researcher; prints CSV."""
+    if not project or not as_user:
+        raise typer.BadParameter("--project and --as are required")
+    h = pf.Home(home)
+    with pf.open_session(h, project, as_user) as session:
+        table = pf.audited_query(h, session, as_user, query)
+    w = csv.writer(sys.stdout)
+    w.writerow(table.column_names)
+    for row in zip(*(table.column(c).to_pylist() for c in table.column_names), strict=True):
+        w.writerow(row)
+
+
+@airlock_app.command("run-example")
+@refusals
+def airlock_example(
+    home: HomeOpt = Path("demo-home"),
+    project: Annotated[str, typer.Option("--project")] = "0001",
+    as_user: Annotated[str, typer.Option("--as")] = "rhys",
+) -> None:
+    """Run the example analysis as a researcher and send it through the airlock checks."""
+    req = pf.run_example_analysis(pf.Home(home), project, as_user)
+    console.print(f"request {req.request_id}: {req.status}; report {req.report}")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

@@ -1,0 +1,215 @@
+"""Composition layer: where a platform home keeps each zone, and the steps that move files
+between zones. It uses only the zones' public APIs (``justicelink.<zone>``), never their insides.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import pyarrow.parquet as pq
+
+from justicelink import airlock, analyses, bank, linkage, projects, provider
+from justicelink.control import Application, ControlPlane
+from justicelink.crypto import ZoneKeys, load_recipient
+from justicelink.formats import RefusedError
+from justicelink.specs import load_spec
+from justicelink.workspace import ProjectSession
+
+MARKER = ".justicelink-home"
+
+
+@dataclass(frozen=True)
+class Home:
+    root: Path
+
+    @property
+    def provider(self) -> Path:
+        return self.root / "provider"
+
+    @property
+    def linkage(self) -> Path:
+        return self.root / "linkage"
+
+    @property
+    def bank(self) -> Path:
+        return self.root / "bank"
+
+    @property
+    def control(self) -> Path:
+        return self.root / "control"
+
+    @property
+    def projects(self) -> Path:
+        return self.root / "projects"
+
+    @property
+    def airlock(self) -> Path:
+        return self.root / "airlock"
+
+    @property
+    def truth(self) -> Path:
+        return self.root / "truth"
+
+    def init(self) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+        (self.root / MARKER).write_text("justicelink platform home\n")
+        ZoneKeys.create(self.provider, "provider")
+        ZoneKeys.create(self.linkage, "linkage")
+        ZoneKeys.create(self.bank, "bank")
+        for d in (self.control, self.projects, self.airlock):
+            d.mkdir(parents=True, exist_ok=True)
+
+    def control_plane(self) -> ControlPlane:
+        return ControlPlane.open(self.control)
+
+    def recipient(self, zone_dir: Path, zone: str) -> str:
+        return ZoneKeys.open(zone_dir, zone).recipient
+
+
+def split_and_deliver(home: Home, dataset: str, extract: Path) -> provider.SplitResult:
+    spec = load_spec(dataset)
+    keys = ZoneKeys.open(home.provider, "provider")
+    staging = home.provider / "outbox" / f".staging-{dataset}"
+    result = provider.split(
+        spec,
+        extract,
+        staging,
+        linkage_recipient=load_recipient(home.recipient(home.linkage, "linkage")),
+        bank_recipient=load_recipient(home.recipient(home.bank, "bank")),
+        provider_key=keys.prf_key(),
+    )
+    final = home.provider / "outbox" / result.submission_id
+    staging.rename(final)
+    provider.deliver(final, home.linkage / "inbox", "linkage")
+    provider.deliver(final, home.bank / "inbox", "bank")
+    return result
+
+
+def link_and_deliver(home: Home, submission_id: str) -> linkage.RunResult:
+    run = linkage.run_submission(
+        home.linkage / "inbox" / submission_id,
+        home.linkage,
+        load_recipient(home.recipient(home.bank, "bank")),
+    )
+    dest = home.bank / "inbox" / "alf"
+    dest.mkdir(parents=True, exist_ok=True)
+    import shutil
+
+    shutil.copytree(run.outbox, dest / submission_id)
+    return run
+
+
+def load_into_bank(home: Home, submission_id: str, refresh_date: str | None) -> bank.LoadResult:
+    return bank.load(
+        home.bank / "inbox" / submission_id,
+        home.bank / "inbox" / "alf" / submission_id,
+        home.bank,
+        refresh_date=refresh_date,
+    )
+
+
+def all_columns(home: Home, dataset: str, tables: list[str] | None = None) -> dict[str, list[str]]:
+    """Every bank column of a dataset's latest version (for an application asking for all)."""
+    v = bank.latest(home.bank, dataset)
+    if v is None:
+        raise RefusedError(f"the bank holds no {dataset}")
+    return {t: pq.read_schema(v.table_path(t)).names for t in (tables or v.tables)}
+
+
+def provision_project(home: Home, project_id: str, actor: str, *, refresh: bool = False) -> projects.Provisioned:
+    cp = home.control_plane()
+    try:
+        grant = cp.grant(project_id)
+        result = projects.provision(grant, home.bank, home.projects, refresh=refresh)
+        cp.audit(actor, "project.provision", f"project:{project_id}", pins=result.pins, tables=sorted(result.tables))
+        return result
+    finally:
+        cp.close()
+
+
+def open_session(home: Home, project_id: str, user: str) -> ProjectSession:
+    """A researcher's session: refused unless they are a member of a current project. Audited."""
+    cp = home.control_plane()
+    try:
+        try:
+            cp.require_member(project_id, user)
+        except RefusedError as exc:
+            cp.audit(user, "workspace.open.refused", f"project:{project_id}", reason=str(exc))
+            raise
+        cp.audit(user, "workspace.open", f"project:{project_id}")
+    finally:
+        cp.close()
+    return ProjectSession(
+        project_id,
+        projects.store_path(home.projects, project_id),
+        projects.workspace_path(home.projects, project_id),
+    )
+
+
+def audited_query(home: Home, session: ProjectSession, user: str, sql: str):  # type: ignore[no-untyped-def]
+    cp = home.control_plane()
+    try:
+        digest = hashlib.sha256(sql.encode("utf-8")).hexdigest()
+        try:
+            table = session.query(sql)
+        except Exception as exc:
+            cp.audit(user, "workspace.query.refused", f"project:{session.project_id}", sql_sha256=digest, reason=str(exc)[:200])
+            raise
+        cp.audit(user, "workspace.query", f"project:{session.project_id}", sql_sha256=digest, rows=table.num_rows)
+        return table
+    finally:
+        cp.close()
+
+
+def run_example_analysis(home: Home, project_id: str, user: str) -> airlock.OutputRequest:
+    with open_session(home, project_id, user) as session:
+
+        class Audited:
+            def __init__(self) -> None:
+                self.project_id = project_id
+
+            def query(self, sql: str):  # type: ignore[no-untyped-def]
+                return audited_query(home, session, user, sql)
+
+        result = analyses.children_in_care_proceedings_by_year(Audited())
+    req = airlock.submit(
+        home.airlock,
+        project_id=project_id,
+        author=user,
+        name=result.name,
+        title=result.title,
+        description=result.description,
+        table=result.table,
+        count_columns=result.count_columns,
+        label_column=result.label_column,
+        sql=result.sql,
+    )
+    cp = home.control_plane()
+    try:
+        cp.audit(user, "airlock.submit", f"request:{req.request_id}", suppressed_cells=req.suppressed_cells)
+    finally:
+        cp.close()
+    return req
+
+
+def write_demo_json(home: Home, data: dict) -> Path:
+    path = home.root / "demo.json"
+    path.write_text(json.dumps(data, indent=2, default=str) + "\n")
+    return path
+
+
+def application(title: str, datasets: dict[str, dict[str, list[str]]], researchers: list[str]) -> Application:
+    today = date.today()
+    return Application(
+        title=title,
+        purpose=f"{title}: research into how the family justice system works for children and families.",
+        lay_summary="We will count and describe children and families in family court, using anonymised data only.",
+        datasets=datasets,
+        researchers=researchers,
+        start_date=today.replace(day=1),
+        end_date=date(today.year + 2, today.month, 1),
+    )
