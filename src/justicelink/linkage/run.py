@@ -94,7 +94,7 @@ def run_submission(
     )
     check_no_collisions(con, "(SELECT * FROM alf_file WHERE alf IS NOT NULL)", "alf", "ALF_E", what="ALF_E")
     out_cols = ", ".join(ALF_FILE_COLUMNS)
-    alf_table: pa.Table = con.execute(f"SELECT {out_cols} FROM alf_file ORDER BY SYSTEM_ID").fetch_arrow_table()
+    alf_table: pa.Table = con.execute(f"SELECT {out_cols} FROM alf_file ORDER BY SYSTEM_ID").to_arrow_table()
     by_status = dict(con.execute("SELECT ALF_STS_CD, count(*) FROM alf_file GROUP BY 1 ORDER BY 1").fetchall())
     con.close()
     outbox = Path(linkage_dir) / "outbox" / manifest.submission_id

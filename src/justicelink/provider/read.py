@@ -10,6 +10,7 @@ import io
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
@@ -122,6 +123,9 @@ def read_parquet(path: Path, expected: list[str]) -> pa.Table:
             col = col.cast(pa.date32()).cast(pa.string())
         elif not pa.types.is_string(col.type):
             col = col.cast(pa.string())
+        # as for CSV: an empty or blank field is a missing value
+        blank = pc.equal(pc.utf8_trim_whitespace(col), "")
+        col = pc.if_else(blank, pa.scalar(None, pa.string()), col)
         cols.append(col)
     return pa.table(dict(zip(expected, cols, strict=True)))
 

@@ -1,0 +1,39 @@
+"""Shared fixtures: a small synthetic world, zone keys, and one full demo run per session."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from justicelink.crypto import ZoneKeys
+from justicelink.synth import generate
+
+DEMO_PEOPLE = 20_000
+
+
+@pytest.fixture(scope="session")
+def world(tmp_path_factory: pytest.TempPathFactory):
+    """A 5,000-person synthetic world (register, CAFW and NCCH extracts, truth)."""
+    out = tmp_path_factory.mktemp("world") / "w"
+    return generate(out, people=5_000, seed=7, progress=False)
+
+
+@pytest.fixture()
+def zones(tmp_path: Path) -> dict[str, ZoneKeys]:
+    return {
+        "provider": ZoneKeys.create(tmp_path / "provider", "provider"),
+        "linkage": ZoneKeys.create(tmp_path / "linkage", "linkage"),
+        "bank": ZoneKeys.create(tmp_path / "bank", "bank"),
+    }
+
+
+@pytest.fixture(scope="session")
+def demo_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from rich.console import Console
+
+    from justicelink.demo import run_demo
+
+    root = tmp_path_factory.mktemp("demo") / "home"
+    run_demo(root, people=DEMO_PEOPLE, seed=11, console=Console(quiet=True))
+    return root
