@@ -9,7 +9,7 @@ import pytest
 from justicelink.crypto import ZoneKeys
 from justicelink.synth import generate
 
-DEMO_PEOPLE = 20_000
+DEMO_PEOPLE = 60_000
 
 
 @pytest.fixture(scope="session")

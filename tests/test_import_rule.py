@@ -14,7 +14,17 @@ from pathlib import Path
 import justicelink
 
 ROOT = Path(justicelink.__file__).parent
-ZONES = {"provider", "linkage", "bank", "projects", "workspace", "airlock", "control", "synth", "analyses"}
+ZONES = {
+    "provider",
+    "linkage",
+    "bank",
+    "projects",
+    "workspace",
+    "airlock",
+    "control",
+    "synth",
+    "analyses",
+}
 SHARED = {"formats", "crypto", "specs", "reporting"}
 COMPOSITION = {"platform", "demo", "cli"}
 
@@ -62,13 +72,14 @@ def violations() -> list[str]:
             where = f"{path.relative_to(ROOT.parent)}:{line} imports {name}"
             if owner in ZONES:
                 if top not in SHARED and top != owner:
-                    found.append(where + f" (zone {owner} may import only itself and {sorted(SHARED)})")
+                    found.append(
+                        where + f" (zone {owner} may import only itself and {sorted(SHARED)})"
+                    )
             elif owner in SHARED:
                 if top not in SHARED:
                     found.append(where + " (shared modules never import zones)")
-            elif owner in COMPOSITION:
-                if top in ZONES and len(target) > 2:
-                    found.append(where + f" (use the public face justicelink.{top})")
+            elif owner in COMPOSITION and top in ZONES and len(target) > 2:
+                found.append(where + f" (use the public face justicelink.{top})")
     return found
 
 

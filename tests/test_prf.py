@@ -26,7 +26,10 @@ def test_sql_prf_matches_python_hmac(key: bytes, values: list[str]) -> None:
 
 
 @settings(max_examples=30, deadline=None)
-@given(key=st.binary(min_size=32, max_size=32), ints=st.lists(st.integers(-(2**63), 2**63 - 1), min_size=1, max_size=20))
+@given(
+    key=st.binary(min_size=32, max_size=32),
+    ints=st.lists(st.integers(-(2**63), 2**63 - 1), min_size=1, max_size=20),
+)
 def test_sql_prf_on_bigints_keys_their_decimal_text(key: bytes, ints: list[int]) -> None:
     con = duckdb.connect()
     con.register("t", pa.table({"v": pa.array(ints, pa.int64())}))
@@ -36,7 +39,9 @@ def test_sql_prf_on_bigints_keys_their_decimal_text(key: bytes, ints: list[int])
 
 def test_null_stays_null_and_keys_differ() -> None:
     con = duckdb.connect()
-    a = con.execute(f"SELECT {prf_sql(b'a' * 32, 'NULL::VARCHAR')}, {prf_sql(b'a' * 32, chr(39) + 'x' + chr(39))}").fetchone()
+    a = con.execute(
+        f"SELECT {prf_sql(b'a' * 32, 'NULL::VARCHAR')}, {prf_sql(b'a' * 32, chr(39) + 'x' + chr(39))}"
+    ).fetchone()
     b = con.execute(f"SELECT {prf_sql(b'b' * 32, chr(39) + 'x' + chr(39))}").fetchone()
     assert a[0] is None
     assert a[1] != b[0]

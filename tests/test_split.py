@@ -32,25 +32,50 @@ def _split(zones, src: Path, out: Path, spec: str = "CAFW", **kw):
 def test_round_trip_counts_and_columns(world, zones, tmp_path: Path) -> None:
     res = _split(zones, world.extracts["CAFW"], tmp_path / "out")
     spec = load_spec("CAFW")
-    _, ids = open_sealed(tmp_path / "out" / "linkage", zones["linkage"].identity(), "linkage", kind="identifiers")
-    _, content = open_sealed(tmp_path / "out" / "bank", zones["bank"].identity(), "bank", kind="content")
+    _, ids = open_sealed(
+        tmp_path / "out" / "linkage", zones["linkage"].identity(), "linkage", kind="identifiers"
+    )
+    _, content = open_sealed(
+        tmp_path / "out" / "bank", zones["bank"].identity(), "bank", kind="content"
+    )
     raw = {t.name: pacsv.read_csv(world.extracts["CAFW"] / f"{t.name}.csv") for t in spec.tables}
-    assert ids[IDENTIFIERS_FILE_NAME].num_rows == raw["CAFCASS_PERSON"].num_rows == res.identifiers_rows
+    assert (
+        ids[IDENTIFIERS_FILE_NAME].num_rows
+        == raw["CAFCASS_PERSON"].num_rows
+        == res.identifiers_rows
+    )
     for t in spec.tables:
         got = content[content_file_name(t.bank_table)]
         assert got.num_rows == raw[t.name].num_rows
-        identifiers = {c.name for c in t.by_class("identifier")} | {c.name for c in t.by_class("drop")}
-        assert not identifiers & set(got.column_names), "an identifier or dropped column reached content"
+        identifiers = {c.name for c in t.by_class("identifier")} | {
+            c.name for c in t.by_class("drop")
+        }
+        assert not identifiers & set(got.column_names), (
+            "an identifier or dropped column reached content"
+        )
     id_cols = set(ids[IDENTIFIERS_FILE_NAME].column_names)
-    assert id_cols == {"system_id", "nhs_number", "forename", "surname", "dob", "sex", "postcode", "source_table"}
+    assert id_cols == {
+        "system_id",
+        "nhs_number",
+        "forename",
+        "surname",
+        "dob",
+        "sex",
+        "postcode",
+        "source_table",
+    }
     # SYSTEM_IDs tie the two files together one to one
     person = content[content_file_name("CAFCASS_ALF")]
-    assert sorted(person.column("SYSTEM_ID").to_pylist()) == sorted(ids[IDENTIFIERS_FILE_NAME].column("system_id").to_pylist())
+    assert sorted(person.column("SYSTEM_ID").to_pylist()) == sorted(
+        ids[IDENTIFIERS_FILE_NAME].column("system_id").to_pylist()
+    )
 
 
 def test_identifiers_are_normalised(world, zones, tmp_path: Path) -> None:
     _split(zones, world.extracts["CAFW"], tmp_path / "out")
-    _, ids = open_sealed(tmp_path / "out" / "linkage", zones["linkage"].identity(), "linkage", kind="identifiers")
+    _, ids = open_sealed(
+        tmp_path / "out" / "linkage", zones["linkage"].identity(), "linkage", kind="identifiers"
+    )
     t = ids[IDENTIFIERS_FILE_NAME].to_pydict()
     assert all(v is None or (len(v) == 10 and v.isdigit()) for v in t["nhs_number"])
     assert all(v is None or (v == v.upper() and " " in v) for v in t["postcode"])
@@ -63,7 +88,10 @@ def test_native_keys_are_stable_and_not_raw(world, zones, tmp_path: Path) -> Non
     # a second, overlapping extract: first half of the applications only
     part = tmp_path / "part"
     shutil.copytree(src, part)
-    app = pacsv.read_csv(src / "CAFCASS_APPLICATION.csv", convert_options=pacsv.ConvertOptions(strings_can_be_null=True))
+    app = pacsv.read_csv(
+        src / "CAFCASS_APPLICATION.csv",
+        convert_options=pacsv.ConvertOptions(strings_can_be_null=True),
+    )
     pacsv.write_csv(app.slice(0, app.num_rows // 2), part / "CAFCASS_APPLICATION.csv")
     _split(zones, part, tmp_path / "b")
     ident = zones["bank"].identity()
@@ -83,7 +111,9 @@ def test_native_keys_are_stable_and_not_raw(world, zones, tmp_path: Path) -> Non
 def test_wrong_zone_cannot_read(world, zones, tmp_path: Path) -> None:
     _split(zones, world.extracts["CAFW"], tmp_path / "out")
     with pytest.raises(RefusedError, match="cannot be decrypted with the linkage zone's key"):
-        open_sealed(tmp_path / "out" / "bank", zones["linkage"].identity(), "linkage", kind="content")
+        open_sealed(
+            tmp_path / "out" / "bank", zones["linkage"].identity(), "linkage", kind="content"
+        )
 
 
 def test_tampered_ciphertext_is_refused(world, zones, tmp_path: Path) -> None:
@@ -118,14 +148,39 @@ def _set_field(lines: list[str], row: int, col: int, value: str) -> None:
 
 
 CASES = {
-    "unparseable date": (lambda L: _set_field(L, 3, 4, '"31/02/2010x"'), 3, "DOB", "not a valid date"),
-    "code outside list": (lambda L: _set_field(L, 5, 7, f'"{SECRET}"'), 5, "ETHNICITY", "code list"),
-    "formula injection": (lambda L: _set_field(L, 2, 7, '"=HYPERLINK(1)"'), 2, "ETHNICITY", "formula"),
+    "unparseable date": (
+        lambda L: _set_field(L, 3, 4, '"31/02/2010x"'),
+        3,
+        "DOB",
+        "not a valid date",
+    ),
+    "code outside list": (
+        lambda L: _set_field(L, 5, 7, f'"{SECRET}"'),
+        5,
+        "ETHNICITY",
+        "code list",
+    ),
+    "formula injection": (
+        lambda L: _set_field(L, 2, 7, '"=HYPERLINK(1)"'),
+        2,
+        "ETHNICITY",
+        "formula",
+    ),
     "duplicate native key": (lambda L: L.__setitem__(4, L[3]), 4, "PERSON_ID", "duplicate"),
     "missing required": (lambda L: _set_field(L, 6, 0, '""'), 6, "PERSON_ID", "required"),
     "bad sex code": (lambda L: _set_field(L, 7, 5, f'"{SECRET}"'), 7, "SEX", "sex code"),
-    "huge field": (lambda L: _set_field(L, 8, 8, '"' + "x" * 10_000_000 + '"'), 8, "NOTES", "longer than"),
-    "wrong field count": (lambda L: L.__setitem__(9, L[9] + ',"extra"'), 9, None, "number of fields"),
+    "huge field": (
+        lambda L: _set_field(L, 8, 8, '"' + "x" * 10_000_000 + '"'),
+        8,
+        "NOTES",
+        "longer than",
+    ),
+    "wrong field count": (
+        lambda L: L.__setitem__(9, L[9] + ',"extra"'),
+        9,
+        None,
+        "number of fields",
+    ),
 }
 
 
@@ -146,7 +201,9 @@ def test_bad_input_is_refused_clearly(case: str, world, zones, tmp_path: Path) -
 
 
 def test_huge_field_in_content_column(world, zones, tmp_path: Path) -> None:
-    src = _bad_person_csv(tmp_path, world, lambda L: _set_field(L, 8, 7, '"' + "W" * 10_000_000 + '"'))
+    src = _bad_person_csv(
+        tmp_path, world, lambda L: _set_field(L, 8, 7, '"' + "W" * 10_000_000 + '"')
+    )
     with pytest.raises(InputError) as info:
         _split(zones, src, tmp_path / "out")
     assert (info.value.row, info.value.column) == (8, "ETHNICITY")
@@ -155,8 +212,12 @@ def test_huge_field_in_content_column(world, zones, tmp_path: Path) -> None:
 
 
 def test_missing_and_extra_columns(world, zones, tmp_path: Path) -> None:
-    src = _bad_person_csv(tmp_path, world, lambda L: L.__setitem__(0, L[0].replace('"ETHNICITY"', '"ETHNIC"')))
-    with pytest.raises(InputError, match=r"missing columns \['ETHNICITY'\]; unexpected columns \['ETHNIC'\]") as info:
+    src = _bad_person_csv(
+        tmp_path, world, lambda L: L.__setitem__(0, L[0].replace('"ETHNICITY"', '"ETHNIC"'))
+    )
+    with pytest.raises(
+        InputError, match=r"missing columns \['ETHNICITY'\]; unexpected columns \['ETHNIC'\]"
+    ) as info:
         _split(zones, src, tmp_path / "out")
     assert info.value.row == 0
     assert not (tmp_path / "out").exists()
@@ -168,7 +229,9 @@ def test_wrong_encoding(world, zones, tmp_path: Path) -> None:
     path = src / "CAFCASS_PERSON.csv"
     lines = path.read_text().splitlines()
     lines[4] = lines[4].replace('"White"', '"Gŵyn"')
-    path.write_bytes(("\n".join(lines) + "\n").encode("cp1252", errors="replace").replace(b"?yn", b"\xfbyn"))
+    path.write_bytes(
+        ("\n".join(lines) + "\n").encode("cp1252", errors="replace").replace(b"?yn", b"\xfbyn")
+    )
     with pytest.raises(InputError, match="not valid UTF-8") as info:
         _split(zones, src, tmp_path / "out")
     assert info.value.row == 4
@@ -198,7 +261,12 @@ def test_truncated_parquet(world, zones, tmp_path: Path) -> None:
     src = tmp_path / "src"
     shutil.copytree(world.extracts["NCCH"], src)
     csv = src / "CHILD_BIRTHS.csv"
-    table = pacsv.read_csv(csv, convert_options=pacsv.ConvertOptions(column_types={c: pa.string() for c in pacsv.read_csv(csv).column_names}))
+    table = pacsv.read_csv(
+        csv,
+        convert_options=pacsv.ConvertOptions(
+            column_types={c: pa.string() for c in pacsv.read_csv(csv).column_names}
+        ),
+    )
     pq.write_table(table, src / "CHILD_BIRTHS.parquet")
     csv.unlink()
     _split(zones, src, tmp_path / "ok", spec="NCCH")  # the whole Parquet file is fine

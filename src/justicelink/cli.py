@@ -22,7 +22,10 @@ F = TypeVar("F", bound=Callable[..., Any])
 console = Console()
 err_console = Console(stderr=True)
 
-app = typer.Typer(help="justicelink: secure, anonymised linkage for family-justice research.", no_args_is_help=True)
+app = typer.Typer(
+    help="justicelink: secure, anonymised linkage for family-justice research.",
+    no_args_is_help=True,
+)
 provider_app = typer.Typer(help="Data provider: dataset specs and the split.", no_args_is_help=True)
 linkage_app = typer.Typer(help="Trusted third party: register and matching.", no_args_is_help=True)
 register_app = typer.Typer(help="The population register (spine).", no_args_is_help=True)
@@ -42,7 +45,9 @@ app.add_typer(project_app, name="project")
 app.add_typer(workspace_app, name="workspace")
 app.add_typer(airlock_app, name="airlock")
 
-HomeOpt = Annotated[Path, typer.Option("--home", help="Platform home folder.", envvar="JUSTICELINK_HOME")]
+HomeOpt = Annotated[
+    Path, typer.Option("--home", help="Platform home folder.", envvar="JUSTICELINK_HOME")
+]
 
 
 def refusals(fn: F) -> F:
@@ -62,8 +67,12 @@ def refusals(fn: F) -> F:
 @app.command()
 @refusals
 def demo(
-    home: Annotated[Path, typer.Option("--home", help="Folder for the demo platform home.")] = Path("demo-home"),
-    people: Annotated[int, typer.Option("--people", help="Size of the synthetic population.")] = 100_000,
+    home: Annotated[Path, typer.Option("--home", help="Folder for the demo platform home.")] = Path(
+        "demo-home"
+    ),
+    people: Annotated[
+        int, typer.Option("--people", help="Size of the synthetic population.")
+    ] = 100_000,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 20150401,
     force: Annotated[bool, typer.Option("--force", help="Replace an existing demo home.")] = False,
 ) -> None:
@@ -108,10 +117,19 @@ def provider_split(
     spec: Annotated[str, typer.Option("--spec", help="Spec name (e.g. CAFW) or a spec file.")],
     input: Annotated[Path, typer.Option("--input", help="A table file, or a folder of them.")],
     out: Annotated[Path, typer.Option("--out", help="Output folder (must not exist or be empty).")],
-    linkage_recipient: Annotated[str, typer.Option("--linkage-recipient", help="age1... key, or a file holding one.")],
-    bank_recipient: Annotated[str, typer.Option("--bank-recipient", help="age1... key, or a file holding one.")],
+    linkage_recipient: Annotated[
+        str, typer.Option("--linkage-recipient", help="age1... key, or a file holding one.")
+    ],
+    bank_recipient: Annotated[
+        str, typer.Option("--bank-recipient", help="age1... key, or a file holding one.")
+    ],
     provider_dir: Annotated[
-        Path, typer.Option("--provider-dir", envvar="JUSTICELINK_PROVIDER_DIR", help="Provider zone folder (its keys/).")
+        Path,
+        typer.Option(
+            "--provider-dir",
+            envvar="JUSTICELINK_PROVIDER_DIR",
+            help="Provider zone folder (its keys/).",
+        ),
     ] = Path("provider"),
     encoding: Annotated[str, typer.Option("--encoding")] = "utf-8",
     delimiter: Annotated[str, typer.Option("--delimiter")] = ",",
@@ -127,7 +145,9 @@ def provider_split(
         linkage_recipient=load_recipient(linkage_recipient), bank_recipient=load_recipient(bank_recipient),
         provider_key=keys.prf_key(), encoding=encoding, delimiter=delimiter,
     )  # fmt: skip
-    console.print(f"submission {res.submission_id}: {res.identifiers_rows:,} identifier rows, content {res.content_rows}")
+    console.print(
+        f"submission {res.submission_id}: {res.identifiers_rows:,} identifier rows, content {res.content_rows}"
+    )
 
 
 @register_app.command("load")
@@ -144,7 +164,11 @@ def register_load(path: Path, home: HomeOpt = Path("demo-home")) -> None:
 
 @linkage_app.command("run")
 @refusals
-def linkage_run(submission: Path, bank_recipient: Annotated[str, typer.Option("--bank-recipient")], home: HomeOpt = Path("demo-home")) -> None:
+def linkage_run(
+    submission: Path,
+    bank_recipient: Annotated[str, typer.Option("--bank-recipient")],
+    home: HomeOpt = Path("demo-home"),
+) -> None:
     """Match a submission's identifiers and write the ALF file for the bank."""
     from justicelink.crypto import load_recipient
     from justicelink.linkage import run_submission

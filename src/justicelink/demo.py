@@ -90,7 +90,9 @@ def run_demo(
         from justicelink import linkage
         from justicelink.crypto import ZoneKeys
 
-        linkage.load_register(world.register_dir, home.linkage, ZoneKeys.open(home.linkage, "linkage").prf_key())
+        linkage.load_register(
+            world.register_dir, home.linkage, ZoneKeys.open(home.linkage, "linkage").prf_key()
+        )
         return {ds: pf.link_and_deliver(home, s.submission_id) for ds, s in splits.items()}
 
     runs = step(3, "trusted third party: match identifiers to the register", link)
@@ -119,13 +121,21 @@ def run_demo(
                     "Cafcass Cymru case pathways",
                     {
                         "CAFW": pf.all_columns(
-                            home, "CAFW", ["CAFCASS_ALF", "CAFCASS_APPLICATION", "CAFCASS_APPLICATIONSERVICEUSERS"]
+                            home,
+                            "CAFW",
+                            [
+                                "CAFCASS_ALF",
+                                "CAFCASS_APPLICATION",
+                                "CAFCASS_APPLICATIONSERVICEUSERS",
+                            ],
                         )
                     },
                     ["rowan"],
                 ),
             )
-            cp.decide(p1, "gita", "approve", "Public benefit clear; datasets and columns proportionate.")
+            cp.decide(
+                p1, "gita", "approve", "Public benefit clear; datasets and columns proportionate."
+            )
             cp.decide(p2, "gareth", "approve", "Minimal dataset; approved.")
             return {"newborns": p1, "pathways": p2}
         finally:
@@ -164,7 +174,10 @@ def run_demo(
             for pid, p in provisioned.items()
         },
         "users": users,
-        "datasets": {ds: {"version": r.version, "rows": r.rows, "linkage_rate": round(r.linkage_rate, 4)} for ds, r in loads.items()},
+        "datasets": {
+            ds: {"version": r.version, "rows": r.rows, "linkage_rate": round(r.linkage_rate, 4)}
+            for ds, r in loads.items()
+        },
         "submissions": {ds: s.submission_id for ds, s in splits.items()},
         "linkage": {ds: {str(k): v for k, v in r.by_status.items()} for ds, r in runs.items()},
         "airlock_request": req.request_id,

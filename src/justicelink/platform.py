@@ -120,12 +120,20 @@ def all_columns(home: Home, dataset: str, tables: list[str] | None = None) -> di
     return {t: pq.read_schema(v.table_path(t)).names for t in (tables or v.tables)}
 
 
-def provision_project(home: Home, project_id: str, actor: str, *, refresh: bool = False) -> projects.Provisioned:
+def provision_project(
+    home: Home, project_id: str, actor: str, *, refresh: bool = False
+) -> projects.Provisioned:
     cp = home.control_plane()
     try:
         grant = cp.grant(project_id)
         result = projects.provision(grant, home.bank, home.projects, refresh=refresh)
-        cp.audit(actor, "project.provision", f"project:{project_id}", pins=result.pins, tables=sorted(result.tables))
+        cp.audit(
+            actor,
+            "project.provision",
+            f"project:{project_id}",
+            pins=result.pins,
+            tables=sorted(result.tables),
+        )
         return result
     finally:
         cp.close()
@@ -157,9 +165,21 @@ def audited_query(home: Home, session: ProjectSession, user: str, sql: str):  # 
         try:
             table = session.query(sql)
         except Exception as exc:
-            cp.audit(user, "workspace.query.refused", f"project:{session.project_id}", sql_sha256=digest, reason=str(exc)[:200])
+            cp.audit(
+                user,
+                "workspace.query.refused",
+                f"project:{session.project_id}",
+                sql_sha256=digest,
+                reason=str(exc)[:200],
+            )
             raise
-        cp.audit(user, "workspace.query", f"project:{session.project_id}", sql_sha256=digest, rows=table.num_rows)
+        cp.audit(
+            user,
+            "workspace.query",
+            f"project:{session.project_id}",
+            sql_sha256=digest,
+            rows=table.num_rows,
+        )
         return table
     finally:
         cp.close()
@@ -190,7 +210,12 @@ def run_example_analysis(home: Home, project_id: str, user: str) -> airlock.Outp
     )
     cp = home.control_plane()
     try:
-        cp.audit(user, "airlock.submit", f"request:{req.request_id}", suppressed_cells=req.suppressed_cells)
+        cp.audit(
+            user,
+            "airlock.submit",
+            f"request:{req.request_id}",
+            suppressed_cells=req.suppressed_cells,
+        )
     finally:
         cp.close()
     return req
@@ -202,7 +227,9 @@ def write_demo_json(home: Home, data: dict) -> Path:
     return path
 
 
-def application(title: str, datasets: dict[str, dict[str, list[str]]], researchers: list[str]) -> Application:
+def application(
+    title: str, datasets: dict[str, dict[str, list[str]]], researchers: list[str]
+) -> Application:
     today = date.today()
     return Application(
         title=title,

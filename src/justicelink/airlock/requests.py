@@ -43,7 +43,11 @@ def _next_id(root: Path, project_id: str) -> str:
 def _cell(v: object) -> str:
     s = "" if v is None else str(v)
     # never write something a spreadsheet would run
-    return "'" + s if s[:1] in ("=", "+", "-", "@") and not s.lstrip("-").replace(".", "").isdigit() else s
+    return (
+        "'" + s
+        if s[:1] in ("=", "+", "-", "@") and not s.lstrip("-").replace(".", "").isdigit()
+        else s
+    )
 
 
 def submit(
@@ -74,7 +78,9 @@ def submit(
         with open(out_csv, "w", newline="", encoding="utf-8") as fh:
             w = csv.writer(fh)
             w.writerow(checked.column_names)
-            for row in zip(*(checked.column(c).to_pylist() for c in checked.column_names), strict=True):
+            for row in zip(
+                *(checked.column(c).to_pylist() for c in checked.column_names), strict=True
+            ):
                 w.writerow([_cell(v) for v in row])
         results = {
             "version": "justicelink-sdc/1",
@@ -117,7 +123,12 @@ def submit(
             [
                 ("Summary", f"<p>{description}</p>"),
                 ("Chart", bar_chart_svg(labels, values, title=title, y_label=count_columns[0])),
-                ("Table (after disclosure control)", html_table(checked.column_names, [list(r.values()) for r in checked.to_pylist()])),
+                (
+                    "Table (after disclosure control)",
+                    html_table(
+                        checked.column_names, [list(r.values()) for r in checked.to_pylist()]
+                    ),
+                ),
                 (
                     "Disclosure control",
                     f'<p class="{status_cls}">Minimum cell count {threshold}: {result.status.upper()}</p>'
@@ -130,7 +141,9 @@ def submit(
             subtitle=f"Project SAIL{project_id}V · request {request_id} · author {author}",
         )
         (tmp / "report.html").write_text(report, encoding="utf-8")
-    return OutputRequest(request_id, project_id, author, final, status, final / "report.html", len(result.cells))
+    return OutputRequest(
+        request_id, project_id, author, final, status, final / "report.html", len(result.cells)
+    )
 
 
 def _esc(s: str) -> str:

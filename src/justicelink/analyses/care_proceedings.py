@@ -30,11 +30,15 @@ class AnalysisResult:
 
 def latest_table(session: Session, prefix: str) -> str:
     schema = f"SAIL{session.project_id}V"
-    found = session.query(
-        "SELECT table_name FROM information_schema.tables "
-        f"WHERE table_catalog = '{schema}' AND table_name LIKE '{prefix}\\_%' ESCAPE '\\' "
-        "ORDER BY table_name DESC LIMIT 1"
-    ).column(0).to_pylist()
+    found = (
+        session.query(
+            "SELECT table_name FROM information_schema.tables "
+            f"WHERE table_catalog = '{schema}' AND table_name LIKE '{prefix}\\_%' ESCAPE '\\' "
+            "ORDER BY table_name DESC LIMIT 1"
+        )
+        .column(0)
+        .to_pylist()
+    )
     if not found:
         raise LookupError(f"project {schema} has no table {prefix}_<YYYYMMDD>")
     return f"{schema}.{found[0]}"

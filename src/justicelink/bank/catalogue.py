@@ -33,7 +33,9 @@ def versions(bank_dir: Path, dataset: str | None = None) -> list[DatasetVersion]
     for ds in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
         if dataset and ds.name != dataset:
             continue
-        for v in sorted(p for p in ds.iterdir() if p.is_dir() and not p.name.startswith(TMP_PREFIX)):
+        for v in sorted(
+            p for p in ds.iterdir() if p.is_dir() and not p.name.startswith(TMP_PREFIX)
+        ):
             info_path = v / "version.json"
             if info_path.is_file():
                 out.append(DatasetVersion(ds.name, v.name, v, json.loads(info_path.read_text())))
@@ -61,12 +63,26 @@ def dictionary(dataset: str) -> list[dict[str, str]]:
                 link += [("GNDR_CD", "linkage", "INTEGER", "1 male, 2 female, 9 unknown")]
                 link += [("LSOA2011_CD", "linkage", "VARCHAR", "LSOA of residence")]
         for name, cls, typ, desc in link:
-            rows.append({"table": t.bank_table, "column": name, "class": cls, "type": typ, "description": desc})
+            rows.append(
+                {
+                    "table": t.bank_table,
+                    "column": name,
+                    "class": cls,
+                    "type": typ,
+                    "description": desc,
+                }
+            )
         for c in t.columns:
             if c.cls in ("identifier", "drop"):
                 continue
             typ = "BIGINT" if c.cls == "native_key" else c.type.upper()
             rows.append(
-                {"table": t.bank_table, "column": c.out_name, "class": c.cls, "type": typ, "description": c.description}
+                {
+                    "table": t.bank_table,
+                    "column": c.out_name,
+                    "class": c.cls,
+                    "type": typ,
+                    "description": c.description,
+                }
             )
     return rows

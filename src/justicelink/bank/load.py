@@ -17,7 +17,13 @@ import duckdb
 
 from justicelink.bank.guards import check_columns, check_values
 from justicelink.crypto import ZoneKeys, check_no_collisions, open_sealed, prf_sql
-from justicelink.formats import ALF_FILE_NAME, InputError, RefusedError, atomic_dir, content_file_name
+from justicelink.formats import (
+    ALF_FILE_NAME,
+    InputError,
+    RefusedError,
+    atomic_dir,
+    content_file_name,
+)
 from justicelink.specs import load_spec
 from justicelink.specs.model import alf_prefix, system_id_column
 
@@ -71,8 +77,12 @@ def load(
     key = keys.prf_key()
     con = duckdb.connect()
     con.register("alf_in", alf_tables[ALF_FILE_NAME])
-    con.execute(f"CREATE TEMP TABLE alf AS SELECT *, {prf_sql(key, 'ALF_E')} AS BANK_ALF FROM alf_in")
-    check_no_collisions(con, "(SELECT * FROM alf WHERE ALF_E IS NOT NULL)", "ALF_E", "BANK_ALF", what="bank ALF")
+    con.execute(
+        f"CREATE TEMP TABLE alf AS SELECT *, {prf_sql(key, 'ALF_E')} AS BANK_ALF FROM alf_in"
+    )
+    check_no_collisions(
+        con, "(SELECT * FROM alf WHERE ALF_E IS NOT NULL)", "ALF_E", "BANK_ALF", what="bank ALF"
+    )
     rows: dict[str, int] = {}
     with atomic_dir(final) as tmp:
         for table in spec.tables:
@@ -103,7 +113,11 @@ def load(
                     f"{a}.ALF_MTCH_PCT AS {p}ALF_MTCH_PCT",
                 ]
                 if not identity:
-                    select += [f"{a}.WOB AS WOB", f"{a}.GNDR_CD AS GNDR_CD", f"{a}.LSOA2011_CD AS LSOA2011_CD"]
+                    select += [
+                        f"{a}.WOB AS WOB",
+                        f"{a}.GNDR_CD AS GNDR_CD",
+                        f"{a}.LSOA2011_CD AS LSOA2011_CD",
+                    ]
             for col in table.columns:
                 c = f'"{col.out_name}"'
                 if col.cls == "native_key":
@@ -119,13 +133,18 @@ def load(
             for col in table.by_class("native_key"):
                 c = f'"{col.out_name}"'
                 check_no_collisions(
-                    con, f"(SELECT t.{c} AS s, {prf_sql(key, 't.' + c)} AS p FROM {rel} t)", "s", "p",
+                    con,
+                    f"(SELECT t.{c} AS s, {prf_sql(key, 't.' + c)} AS p FROM {rel} t)",
+                    "s",
+                    "p",
                     what=f"{table.bank_table}.{col.out_name}",
                 )
             con.execute(f"COPY staged TO '{out}' (FORMAT parquet, COMPRESSION zstd)")
             rows[table.bank_table] = data.num_rows
         alf_rows = alf_tables[ALF_FILE_NAME].num_rows
-        linked = con.execute("SELECT count(*) FROM alf WHERE ALF_STS_CD IN (1, 4, 39)").fetchone()[0]  # type: ignore[index]
+        linked = con.execute("SELECT count(*) FROM alf WHERE ALF_STS_CD IN (1, 4, 39)").fetchone()[
+            0
+        ]  # type: ignore[index]
         rate = linked / alf_rows if alf_rows else 0.0
         (tmp / "version.json").write_text(
             json.dumps(

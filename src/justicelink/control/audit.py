@@ -22,12 +22,16 @@ from justicelink.formats import write_json_atomic
 GENESIS = "0" * 64
 
 
-def entry_hash(prev_hash: str, seq: int, at: str, actor: str, action: str, obj: str, details: str) -> str:
+def entry_hash(
+    prev_hash: str, seq: int, at: str, actor: str, action: str, obj: str, details: str
+) -> str:
     body = json.dumps([seq, at, actor, action, obj, details], separators=(",", ":"))
     return hashlib.sha256((prev_hash + body).encode("utf-8")).hexdigest()
 
 
-def append(conn: Connection, anchor: Path, actor: str, action: str, obj: str, details: dict[str, Any]) -> int:
+def append(
+    conn: Connection, anchor: Path, actor: str, action: str, obj: str, details: dict[str, Any]
+) -> int:
     last = conn.execute(
         select(audit_log.c.seq, audit_log.c.hash).order_by(audit_log.c.seq.desc()).limit(1)
     ).first()
@@ -38,7 +42,14 @@ def append(conn: Connection, anchor: Path, actor: str, action: str, obj: str, de
     h = entry_hash(prev, seq, at, actor, action, obj, det)
     conn.execute(
         insert(audit_log).values(
-            seq=seq, at=at, actor=actor, action=action, object=obj, details=det, prev_hash=prev, hash=h
+            seq=seq,
+            at=at,
+            actor=actor,
+            action=action,
+            object=obj,
+            details=det,
+            prev_hash=prev,
+            hash=h,
         )
     )
     write_json_atomic(anchor, {"seq": seq, "hash": h})
@@ -58,9 +69,13 @@ def verify(conn: Connection, anchor: Path) -> Verification:
     count = 0
     for row in conn.execute(select(audit_log).order_by(audit_log.c.seq)):
         if row.seq != expected_seq:
-            return Verification(False, count, f"entry {expected_seq} is missing (next is {row.seq})")
+            return Verification(
+                False, count, f"entry {expected_seq} is missing (next is {row.seq})"
+            )
         if row.prev_hash != prev:
-            return Verification(False, count, f"entry {row.seq} does not follow entry {row.seq - 1}")
+            return Verification(
+                False, count, f"entry {row.seq} does not follow entry {row.seq - 1}"
+            )
         h = entry_hash(prev, row.seq, row.at, row.actor, row.action, row.object, row.details)
         if h != row.hash:
             return Verification(False, count, f"entry {row.seq} was altered after it was written")
@@ -71,7 +86,9 @@ def verify(conn: Connection, anchor: Path) -> Verification:
         head = json.loads(anchor.read_text())
         if head["seq"] != count or head["hash"] != prev:
             return Verification(
-                False, count, f"the log ends at entry {count} but the anchor records entry {head['seq']}"
+                False,
+                count,
+                f"the log ends at entry {count} but the anchor records entry {head['seq']}",
             )
     elif count:
         return Verification(False, count, "the audit anchor file is missing")

@@ -67,7 +67,9 @@ class ControlPlane:
     def open(cls, control_dir: Path, url: str | None = None) -> ControlPlane:
         control_dir = Path(control_dir)
         control_dir.mkdir(parents=True, exist_ok=True)
-        return cls(url or f"sqlite:///{control_dir / 'control.db'}", control_dir / "audit-anchor.json")
+        return cls(
+            url or f"sqlite:///{control_dir / 'control.db'}", control_dir / "audit-anchor.json"
+        )
 
     def close(self) -> None:
         self.engine.dispose()
@@ -110,14 +112,18 @@ class ControlPlane:
     def users_by_role(self) -> dict[str, list[str]]:
         out: dict[str, list[str]] = {}
         with self.engine.connect() as conn:
-            for row in conn.execute(select(users.c.username, users.c.role).order_by(users.c.username)):
+            for row in conn.execute(
+                select(users.c.username, users.c.role).order_by(users.c.username)
+            ):
                 out.setdefault(row.role, []).append(row.username)
         return out
 
     # -- applications ------------------------------------------------------------------------
     def submit(self, applicant: str, app: Application) -> str:
         if self.role(applicant) != "researcher":
-            raise RefusedError(f"{applicant} is not a researcher; only researchers apply for projects")
+            raise RefusedError(
+                f"{applicant} is not a researcher; only researchers apply for projects"
+            )
         for r in app.researchers:
             if self.role(r) != "researcher":
                 raise RefusedError(f"{r} is not a researcher and cannot be a project member")
@@ -130,10 +136,16 @@ class ControlPlane:
             pid = f"{(max(ids) + 1) if ids else 1:04d}"
             conn.execute(
                 insert(projects).values(
-                    project_id=pid, title=app.title, purpose=app.purpose, lay_summary=app.lay_summary,
-                    applicant=applicant, status="submitted", start_date=app.start_date,
-                    end_date=app.end_date, created_at=_now(),
-                )  # fmt: skip
+                    project_id=pid,
+                    title=app.title,
+                    purpose=app.purpose,
+                    lay_summary=app.lay_summary,
+                    applicant=applicant,
+                    status="submitted",
+                    start_date=app.start_date,
+                    end_date=app.end_date,
+                    created_at=_now(),
+                )
             )
             for ds, tables in app.datasets.items():
                 for table, cols in tables.items():
@@ -157,7 +169,9 @@ class ControlPlane:
         if not reason.strip():
             raise RefusedError("a decision must record its reason")
         if self.role(decider) != "governance":
-            raise RefusedError(f"{decider} is not on the governance panel and cannot decide applications")
+            raise RefusedError(
+                f"{decider} is not on the governance panel and cannot decide applications"
+            )
         with self.engine.begin() as conn:
             proj = conn.execute(select(projects).where(projects.c.project_id == project_id)).first()
             if proj is None:
@@ -171,15 +185,22 @@ class ControlPlane:
                     "their own application"
                 )
             if proj.status != "submitted":
-                raise RefusedError(f"project {project_id} is {proj.status}, not awaiting a decision")
+                raise RefusedError(
+                    f"project {project_id} is {proj.status}, not awaiting a decision"
+                )
             status = DECISIONS[decision]
             conn.execute(
                 insert(decisions).values(
-                    project_id=project_id, decided_by=decider, decision=decision, reason=reason,
+                    project_id=project_id,
+                    decided_by=decider,
+                    decision=decision,
+                    reason=reason,
                     decided_at=_now(),
-                )  # fmt: skip
+                )
             )
-            conn.execute(update(projects).where(projects.c.project_id == project_id).values(status=status))
+            conn.execute(
+                update(projects).where(projects.c.project_id == project_id).values(status=status)
+            )
             audit.append(
                 conn, self.anchor, decider, f"application.{decision}", f"project:{project_id}",
                 {"reason": reason},
@@ -194,19 +215,25 @@ class ControlPlane:
             if proj is None:
                 raise RefusedError(f"no project {project_id}")
             if proj.status != "approved":
-                raise RefusedError(f"project {project_id} is {proj.status}; only approved projects are provisioned")
+                raise RefusedError(
+                    f"project {project_id} is {proj.status}; only approved projects are provisioned"
+                )
             if not proj.start_date <= today <= proj.end_date:
                 raise RefusedError(
                     f"project {project_id} runs {proj.start_date} to {proj.end_date}; access is closed today"
                 )
             ds: dict[str, dict[str, list[str]]] = {}
-            for r in conn.execute(select(project_datasets).where(project_datasets.c.project_id == project_id)):
+            for r in conn.execute(
+                select(project_datasets).where(project_datasets.c.project_id == project_id)
+            ):
                 ds.setdefault(r.dataset, {})[r.bank_table] = list(r.columns)
             members = sorted(r.username for r in conn.execute(
                 select(project_members.c.username).where(project_members.c.project_id == project_id)
             ))  # fmt: skip
             dec = conn.execute(
-                select(decisions).where(decisions.c.project_id == project_id, decisions.c.decision == "approve")
+                select(decisions).where(
+                    decisions.c.project_id == project_id, decisions.c.decision == "approve"
+                )
             ).first()
         return ProjectGrant(
             project_id=project_id, title=proj.title, datasets=ds, researchers=members,

@@ -7,7 +7,6 @@ from justicelink.crypto.age import (
     load_recipient,
 )
 from justicelink.crypto.keys import ZoneKeys
-from justicelink.crypto.sealed import open_manifest, open_sealed, seal_folder, table_bytes
 from justicelink.crypto.prf import (
     PRF_MASK,
     check_no_collisions,
@@ -15,6 +14,7 @@ from justicelink.crypto.prf import (
     prf_sql,
     random_ids,
 )
+from justicelink.crypto.sealed import open_manifest, open_sealed, seal_folder, table_bytes
 
 __all__ = [
     "PRF_MASK",

@@ -40,7 +40,9 @@ def encrypt_file_to(data: bytes, path: Path, recipient: pyrage.x25519.Recipient)
     return cipher
 
 
-def decrypt_bytes(cipher: bytes, identity: pyrage.x25519.Identity, *, source: str, zone: str) -> bytes:
+def decrypt_bytes(
+    cipher: bytes, identity: pyrage.x25519.Identity, *, source: str, zone: str
+) -> bytes:
     try:
         return pyrage.decrypt(cipher, [identity])
     except pyrage.DecryptError as exc:

@@ -62,7 +62,9 @@ class Manifest:
             files = [FileEntry(**f) for f in raw.pop("files")]
             return cls(files=files, **raw)
         except (ValueError, TypeError, KeyError) as exc:
-            raise InputError(f"not a valid manifest ({exc.__class__.__name__})", file=source) from exc
+            raise InputError(
+                f"not a valid manifest ({exc.__class__.__name__})", file=source
+            ) from exc
 
     def entry(self, name: str) -> FileEntry:
         for f in self.files:

@@ -20,7 +20,16 @@ from justicelink.formats import InputError, atomic_dir, write_json_atomic
 PERSON_FILE = "WDS_PERSON.parquet"
 ADDRESS_FILE = "WDS_ADDRESS.parquet"
 POSTCODE_FILE = "POSTCODE_LSOA.parquet"
-PERSON_COLUMNS = ("person_id", "nhs_number", "forename", "surname", "previous_surname", "dob", "sex", "dod")
+PERSON_COLUMNS = (
+    "person_id",
+    "nhs_number",
+    "forename",
+    "surname",
+    "previous_surname",
+    "dob",
+    "sex",
+    "dod",
+)
 ADDRESS_COLUMNS = ("person_id", "postcode", "from_date", "to_date")
 POSTCODE_COLUMNS = ("postcode", "lsoa2011_cd")
 
@@ -72,7 +81,9 @@ def load_register(source: Path, linkage_dir: Path, key: bytes) -> RegisterVersio
     if n == 0:
         raise InputError("the register is empty", file=str(person))
     if ids != n:
-        raise InputError(f"{n - ids} duplicate person_id value(s)", file=str(person), column="person_id")
+        raise InputError(
+            f"{n - ids} duplicate person_id value(s)", file=str(person), column="person_id"
+        )
     nulls = con.execute("SELECT count(*) FROM p WHERE person_id IS NULL").fetchone()[0]  # type: ignore[index]
     if nulls:
         raise InputError("person_id is missing", file=str(person), column="person_id")
@@ -84,7 +95,11 @@ def load_register(source: Path, linkage_dir: Path, key: bytes) -> RegisterVersio
             f"TO '{tmp / 'person.parquet'}' (FORMAT parquet, COMPRESSION zstd)"
         )
         check_no_collisions(
-            con, f"read_parquet('{tmp / 'person.parquet'}')", "person_id", "alf", what="register ALFs"
+            con,
+            f"read_parquet('{tmp / 'person.parquet'}')",
+            "person_id",
+            "alf",
+            what="register ALFs",
         )
         con.execute(
             f"COPY (SELECT person_id, postcode, CAST(from_date AS DATE) AS from_date, "
@@ -97,7 +112,12 @@ def load_register(source: Path, linkage_dir: Path, key: bytes) -> RegisterVersio
         )
         (tmp / "version.json").write_text(
             json.dumps(
-                {"version": version, "people": n, "loaded": datetime.now(UTC).isoformat(), "source": str(source)},
+                {
+                    "version": version,
+                    "people": n,
+                    "loaded": datetime.now(UTC).isoformat(),
+                    "source": str(source),
+                },
                 indent=2,
             )
         )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -92,10 +91,16 @@ def run_submission(
         ORDER BY m.system_id
         """
     )
-    check_no_collisions(con, "(SELECT * FROM alf_file WHERE alf IS NOT NULL)", "alf", "ALF_E", what="ALF_E")
+    check_no_collisions(
+        con, "(SELECT * FROM alf_file WHERE alf IS NOT NULL)", "alf", "ALF_E", what="ALF_E"
+    )
     out_cols = ", ".join(ALF_FILE_COLUMNS)
-    alf_table: pa.Table = con.execute(f"SELECT {out_cols} FROM alf_file ORDER BY SYSTEM_ID").to_arrow_table()
-    by_status = dict(con.execute("SELECT ALF_STS_CD, count(*) FROM alf_file GROUP BY 1 ORDER BY 1").fetchall())
+    alf_table: pa.Table = con.execute(
+        f"SELECT {out_cols} FROM alf_file ORDER BY SYSTEM_ID"
+    ).to_arrow_table()
+    by_status = dict(
+        con.execute("SELECT ALF_STS_CD, count(*) FROM alf_file GROUP BY 1 ORDER BY 1").fetchall()
+    )
     con.close()
     outbox = Path(linkage_dir) / "outbox" / manifest.submission_id
     created = datetime.now(UTC).isoformat(timespec="seconds")

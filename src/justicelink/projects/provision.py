@@ -58,7 +58,11 @@ def _dataset_versions(bank_dir: Path, dataset: str) -> list[str]:
     root = Path(bank_dir) / "datasets" / dataset
     if not root.is_dir():
         return []
-    return sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith(".") and (p / "version.json").is_file())
+    return sorted(
+        p.name
+        for p in root.iterdir()
+        if p.is_dir() and not p.name.startswith(".") and (p / "version.json").is_file()
+    )
 
 
 def provision(
@@ -68,13 +72,19 @@ def provision(
     keys = ZoneKeys.create(folder, f"project {grant.project_id}")
     key = keys.prf_key()
     meta_path = folder / "project.json"
-    old_pins: dict[str, str] = json.loads(meta_path.read_text())["pins"] if meta_path.is_file() else {}
+    old_pins: dict[str, str] = (
+        json.loads(meta_path.read_text())["pins"] if meta_path.is_file() else {}
+    )
     pins: dict[str, str] = {}
     for ds in grant.datasets:
         available = _dataset_versions(bank_dir, ds)
         if not available:
             raise RefusedError(f"the bank holds no version of {ds}; load it before provisioning")
-        pins[ds] = old_pins[ds] if (ds in old_pins and not refresh and old_pins[ds] in available) else available[-1]
+        pins[ds] = (
+            old_pins[ds]
+            if (ds in old_pins and not refresh and old_pins[ds] in available)
+            else available[-1]
+        )
     store = store_path(projects_root, grant)
     store.parent.mkdir(parents=True, exist_ok=True)
     tmp = store.with_name(f".tmp-{store.name}")
@@ -92,16 +102,22 @@ def provision(
                 available_cols = pq.read_schema(src).names
                 unknown = [c for c in columns if c not in available_cols]
                 if unknown:
-                    raise RefusedError(f"{ds}.{bank_table} has no columns {unknown}; approval names columns the bank does not hold")
+                    raise RefusedError(
+                        f"{ds}.{bank_table} has no columns {unknown}; approval names columns the bank does not hold"
+                    )
                 keyed = _keyed_columns(ds, bank_table)
                 select = []
                 for c in columns:
                     if c in keyed:
-                        select.append(f'{prf_sql(key, chr(34) + c + chr(34))} AS "{project_column(c)}"')
+                        select.append(
+                            f'{prf_sql(key, chr(34) + c + chr(34))} AS "{project_column(c)}"'
+                        )
                     else:
                         select.append(f'"{c}"')
                 name = table_name(ds, bank_table, version)
-                con.execute(f'CREATE TABLE "{name}" AS SELECT {", ".join(select)} FROM read_parquet(\'{src}\')')
+                con.execute(
+                    f"CREATE TABLE \"{name}\" AS SELECT {', '.join(select)} FROM read_parquet('{src}')"
+                )
                 counts[name] = con.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0]  # type: ignore[index]
                 for c in columns:
                     if c in keyed:

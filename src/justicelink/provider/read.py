@@ -45,7 +45,9 @@ def _decode(raw: bytes, encoding: str, file: str) -> bytes:
     return text.lstrip("\ufeff").encode("utf-8")
 
 
-def read_csv(path: Path, expected: list[str], *, encoding: str = "utf-8", delimiter: str = ",") -> pa.Table:
+def read_csv(
+    path: Path, expected: list[str], *, encoding: str = "utf-8", delimiter: str = ","
+) -> pa.Table:
     file = str(path)
     raw = Path(path).read_bytes()
     if not raw.strip():
@@ -61,9 +63,7 @@ def read_csv(path: Path, expected: list[str], *, encoding: str = "utf-8", delimi
             parts.append(f"missing columns {missing}")
         if extra:
             parts.append(f"unexpected columns {extra}")
-        raise InputError(
-            "header does not match the spec: " + "; ".join(parts), file=file, row=0
-        )
+        raise InputError("header does not match the spec: " + "; ".join(parts), file=file, row=0)
     if len(set(header)) != len(header):
         raise InputError("header repeats a column name", file=file, row=0)
     bad_rows: list[int] = []
@@ -105,9 +105,7 @@ def read_parquet(path: Path, expected: list[str]) -> pa.Table:
     try:
         table = pq.read_table(path)
     except (pa.ArrowInvalid, OSError) as exc:
-        raise InputError(
-            "not a readable Parquet file (truncated or damaged)", file=file
-        ) from exc
+        raise InputError("not a readable Parquet file (truncated or damaged)", file=file) from exc
     missing = [c for c in expected if c not in table.column_names]
     extra = [c for c in table.column_names if c not in expected]
     if missing or extra:
@@ -134,7 +132,9 @@ def find_table_file(input_path: Path, table: str, single: bool) -> Path:
     p = Path(input_path)
     if p.is_file():
         if not single and p.stem.upper() != table:
-            raise InputError(f"a folder is needed: this dataset has several tables ({table} ...)", file=str(p))
+            raise InputError(
+                f"a folder is needed: this dataset has several tables ({table} ...)", file=str(p)
+            )
         return p
     if not p.is_dir():
         raise InputError("no such file or folder", file=str(p))

@@ -58,7 +58,9 @@ def checks(col: Column) -> list[tuple[str, str]]:
             )
         )
     elif col.type == "integer":
-        out.append(("not a whole number", f"{c} IS NOT NULL AND TRY_CAST(trim({c}) AS BIGINT) IS NULL"))
+        out.append(
+            ("not a whole number", f"{c} IS NOT NULL AND TRY_CAST(trim({c}) AS BIGINT) IS NULL")
+        )
     elif col.type == "decimal":
         out.append(("not a number", f"{c} IS NOT NULL AND TRY_CAST(trim({c}) AS DOUBLE) IS NULL"))
     if col.role == "sex":

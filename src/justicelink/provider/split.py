@@ -73,7 +73,10 @@ def _validate(con: duckdb.DuckDBPyConnection, rel: str, table: Table, file: str)
             ).fetchone()
             if dup and dup[0] is not None:
                 raise InputError(
-                    "duplicate value of a unique native key", file=file, row=int(dup[0]), column=col.name
+                    "duplicate value of a unique native key",
+                    file=file,
+                    row=int(dup[0]),
+                    column=col.name,
                 )
 
 
@@ -86,7 +89,9 @@ def _report_counts(
             continue
         entry = {
             "class": col.cls,
-            "nulls": con.execute(f"SELECT count(*) FROM {rel} WHERE {q(col.name)} IS NULL").fetchone()[0],  # type: ignore[index]
+            "nulls": con.execute(
+                f"SELECT count(*) FROM {rel} WHERE {q(col.name)} IS NULL"
+            ).fetchone()[0],  # type: ignore[index]
         }
         if col.cls == "identifier":
             _, invalid = rules.identifier_expr(col)
@@ -124,7 +129,10 @@ def split(
     for table in spec.tables:
         path = find_table_file(Path(input_path), table.name, single)
         raw = read_table_file(
-            path, [c.name for c in table.columns if c.cls != "derived"], encoding=encoding, delimiter=delimiter
+            path,
+            [c.name for c in table.columns if c.cls != "derived"],
+            encoding=encoding,
+            delimiter=delimiter,
         )
         n = raw.num_rows
         raw = raw.append_column("__row", pa.array(np.arange(1, n + 1, dtype=np.int64)))
@@ -142,7 +150,9 @@ def split(
         select = [f"{q('__sid_' + i)} AS {q(system_id_column(i))}" for i in table.identities]
         for col in table.columns:
             if col.cls == "native_key":
-                select.append(f"{prf_sql(provider_key, f'trim({q(col.name)})')} AS {q(col.out_name)}")
+                select.append(
+                    f"{prf_sql(provider_key, f'trim({q(col.name)})')} AS {q(col.out_name)}"
+                )
             elif col.cls == "content":
                 select.append(f"{rules.content_expr(col)} AS {q(col.out_name)}")
             elif col.cls == "derived":
@@ -162,7 +172,9 @@ def split(
             )
         content[content_file_name(table.bank_table)] = (
             table.bank_table,
-            con.execute(f"SELECT * EXCLUDE (__row) FROM c_{table.name} ORDER BY __row").to_arrow_table(),
+            con.execute(
+                f"SELECT * EXCLUDE (__row) FROM c_{table.name} ORDER BY __row"
+            ).to_arrow_table(),
         )
         for identity in table.identities:
             exprs = {}

@@ -73,8 +73,12 @@ def bar_chart_svg(
     for i in range(5):
         v = vmax * i / 4
         y = top + plot_h - plot_h * i / 4
-        out.append(f'<line x1="{left - 4}" y1="{y:.1f}" x2="{width - right}" y2="{y:.1f}" stroke="#eee"/>')
-        out.append(f'<text x="{left - 8}" y="{y + 4:.1f}" text-anchor="end" font-size="11">{v:,.0f}</text>')
+        out.append(
+            f'<line x1="{left - 4}" y1="{y:.1f}" x2="{width - right}" y2="{y:.1f}" stroke="#eee"/>'
+        )
+        out.append(
+            f'<text x="{left - 8}" y="{y + 4:.1f}" text-anchor="end" font-size="11">{v:,.0f}</text>'
+        )
     for i, (lab, v) in enumerate(zip(labels, values, strict=True)):
         x = left + i * step + (step - bar_w) / 2
         if v is None:

@@ -202,7 +202,9 @@ def parse_spec(text: bytes, source: str) -> DatasetSpec:
 
 def available_specs() -> list[str]:
     folder = resources.files("justicelink.specs") / "datasets"
-    return sorted(p.name.removesuffix(".toml") for p in folder.iterdir() if p.name.endswith(".toml"))
+    return sorted(
+        p.name.removesuffix(".toml") for p in folder.iterdir() if p.name.endswith(".toml")
+    )
 
 
 def load_spec(name: str | Path) -> DatasetSpec:

@@ -82,7 +82,9 @@ def draw_cases(rng: np.random.Generator, reg: Register, start_year: int, end_yea
         hi = np.searchsorted(moms_sorted, pick_m, side="right")
         counts = hi - lo
         case_of = np.repeat(np.arange(k), counts)
-        pos = np.repeat(lo, counts) + (np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts))
+        pos = np.repeat(lo, counts) + (
+            np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+        )
         child = kids_sorted[pos]
         c_age = (issue[case_of] - reg.dob[child]).astype(np.int64) / YEAR_DAYS
         keep = (c_age >= 14 / YEAR_DAYS) & (c_age < 18)

@@ -73,9 +73,9 @@ def swap_day_month(dob: np.ndarray) -> np.ndarray:
     ok = (d <= 12) & (d != m)
     new_m = np.where(ok, d, 1)
     new_d = np.where(ok, m, 1)
-    swapped = (
-        y.astype("datetime64[M]") + (new_m - 1).astype("timedelta64[M]")
-    ).astype("datetime64[D]") + (new_d - 1).astype("timedelta64[D]")
+    swapped = (y.astype("datetime64[M]") + (new_m - 1).astype("timedelta64[M]")).astype(
+        "datetime64[D]"
+    ) + (new_d - 1).astype("timedelta64[D]")
     out[ok] = swapped[ok]
     return out
 

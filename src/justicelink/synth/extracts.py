@@ -34,7 +34,9 @@ def postcode_at(reg: Register, places: Places, idx: np.ndarray, when: np.ndarray
 def _fmt_dates(d: np.ndarray, fmt: str) -> np.ndarray:
     s = np.datetime_as_string(d, unit="D").astype(object)
     if fmt == "%d/%m/%Y":
-        s = np.array([f"{v[8:10]}/{v[5:7]}/{v[0:4]}" if v != "NaT" else None for v in s], dtype=object)
+        s = np.array(
+            [f"{v[8:10]}/{v[5:7]}/{v[0:4]}" if v != "NaT" else None for v in s], dtype=object
+        )
     else:
         s = np.array([None if v == "NaT" else v for v in s], dtype=object)
     return s
@@ -103,7 +105,14 @@ def apply_person_errors(
     sex = _sex_text(rng, reg.sex[idx])
     f = flag("sex_missing", rates.sex_missing)
     sex[f] = None
-    cols = {"NHS_NUMBER": nhs, "FORENAME": fore, "SURNAME": sur, "DOB": dob, "SEX": sex, "POSTCODE": pc}
+    cols = {
+        "NHS_NUMBER": nhs,
+        "FORENAME": fore,
+        "SURNAME": sur,
+        "DOB": dob,
+        "SEX": sex,
+        "POSTCODE": pc,
+    }
     return cols, flags
 
 
@@ -117,7 +126,11 @@ def cafcass_tables(
     has_f = (sub_father >= 0) & rec_case[cases.subject_case]
     f_case = cases.subject_case[has_f]
     f_person = sub_father[has_f]
-    pair = np.unique(np.stack([f_case, f_person], axis=1), axis=0) if len(f_case) else np.zeros((0, 2), np.int64)
+    pair = (
+        np.unique(np.stack([f_case, f_person], axis=1), axis=0)
+        if len(f_case)
+        else np.zeros((0, 2), np.int64)
+    )
     # everyone on a case: subjects, the mother, fathers
     role_case = np.concatenate([cases.subject_case, np.arange(n_cases), pair[:, 0]])
     role_person = np.concatenate([cases.subject_child, cases.mother, pair[:, 1]])
@@ -135,7 +148,9 @@ def cafcass_tables(
     ident, flags = apply_person_errors(
         rng, err.CAFW_ERRORS, reg, places, people, when, is_child, is_newborn
     )
-    eth = rng.choice(np.array(names.ETHNICITIES, dtype=object), size=len(people), p=names.ETHNICITY_WEIGHTS)
+    eth = rng.choice(
+        np.array(names.ETHNICITIES, dtype=object), size=len(people), p=names.ETHNICITY_WEIGHTS
+    )
     person = pa.table(
         {
             "PERSON_ID": person_ids,
@@ -152,7 +167,7 @@ def cafcass_tables(
     truth = pa.table(
         {
             "PERSON_ID": person_ids,
-            "person_id": reg.person_id[people],
+            "register_person_id": reg.person_id[people],
             **{f"err_{k}": v for k, v in flags.items()},
         }
     )
@@ -167,7 +182,9 @@ def cafcass_tables(
             "CAP_LAWTYPENAME": np.full(n_cases, "Public", dtype=object),
             "CAP_LOCALAUTHORITYNAME": np.array(names.LOCAL_AUTHORITIES, dtype=object)[la],
             "CAP_COURTIDNAME": np.array(names.COURTS, dtype=object)[np.array(names.LA_COURT)[la]],
-            "CAP_CREATEDON": _fmt_dates(cases.issue - rng.integers(0, 4, n_cases).astype("timedelta64[D]"), "%Y-%m-%d"),
+            "CAP_CREATEDON": _fmt_dates(
+                cases.issue - rng.integers(0, 4, n_cases).astype("timedelta64[D]"), "%Y-%m-%d"
+            ),
         }
     )
     care = rng.random(n_cases) < 0.85
@@ -177,11 +194,17 @@ def cafcass_tables(
             "CAP_APPLICATIONID": app_ids,
             "CAP_INCIDENTID": case_ids,
             "CAP_LAWTYPENAME": np.full(n_cases, "Public", dtype=object),
-            "CAP_PRIMARYAPPLICATIONTYPENAME": np.where(care, "Care Order (s31)", "Supervision Order (s31)").astype(object),
-            "CAP_RECEIPTDATE": _fmt_dates(cases.issue - rng.integers(0, 3, n_cases).astype("timedelta64[D]"), "%Y-%m-%d"),
+            "CAP_PRIMARYAPPLICATIONTYPENAME": np.where(
+                care, "Care Order (s31)", "Supervision Order (s31)"
+            ).astype(object),
+            "CAP_RECEIPTDATE": _fmt_dates(
+                cases.issue - rng.integers(0, 3, n_cases).astype("timedelta64[D]"), "%Y-%m-%d"
+            ),
             "CAP_ISSUEDATE": issue_s,
             "CAP_DATEOFCOMPLETION": _fmt_dates(done, "%Y-%m-%d"),
-            "CASE_NOTES": np.full(n_cases, "Chronology and threshold notes (free text).", dtype=object),
+            "CASE_NOTES": np.full(
+                n_cases, "Chronology and threshold notes (free text).", dtype=object
+            ),
         }
     )
     users = pa.table(
@@ -274,8 +297,8 @@ def births_table(
     truth = pa.table(
         {
             "CHILD_ID": births.column("CHILD_ID"),
-            "person_id": reg.person_id[kids],
-            "mother_person_id": reg.person_id[mom],
+            "register_person_id": reg.person_id[kids],
+            "register_mother_person_id": reg.person_id[mom],
             **{f"err_{k}": v for k, v in flags.items()},
             **{f"err_mat_{k}": v for k, v in m_flags.items()},
         }

@@ -144,7 +144,7 @@ def _planted(reg, cases, start_year: int, end_year: int) -> dict:
     sub_year = issue_year[cases.subject_case]
     children_by_year = {}
     for y in years:
-        children_by_year[str(y)] = int(len(np.unique(cases.subject_child[sub_year == y])))
+        children_by_year[str(y)] = len(np.unique(cases.subject_child[sub_year == y]))
     births_by_year = {}
     newborn_by_year = {}
     by = reg.dob.astype("datetime64[Y]").astype(int) + 1970

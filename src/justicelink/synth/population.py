@@ -118,6 +118,7 @@ def make_register(
     n_men = int(n * 0.29)
     n_child = n - n_women - n_men
     end = _date(end_year, 12, 31)
+
     # Adults: born 1955 .. end_year - 18
     def adult_dobs(k: int) -> np.ndarray:
         lo, hi = _date(1955).astype(np.int64), _date(end_year - 18).astype(np.int64)
@@ -144,7 +145,10 @@ def make_register(
     mother_w[pairs + 1] = mother_w[pairs]
     # each woman has a partner near her age; 80% of her children are his, 15% another man's
     partner = _pick_in_window(
-        rng, men_dob, women_dob - np.timedelta64(6 * 365, "D"), women_dob + np.timedelta64(3 * 365, "D")
+        rng,
+        men_dob,
+        women_dob - np.timedelta64(6 * 365, "D"),
+        women_dob + np.timedelta64(3 * 365, "D"),
     )
     u = rng.random(n_child)
     other_father = _pick_in_window(
@@ -155,7 +159,9 @@ def make_register(
     )
     has_mother = mother_w >= 0
     father_m = np.where(
-        has_mother & (u < 0.80), partner[np.maximum(mother_w, 0)], np.where(u < 0.95, other_father, -1)
+        has_mother & (u < 0.80),
+        partner[np.maximum(mother_w, 0)],
+        np.where(u < 0.95, other_father, -1),
     )
     father_m[pairs + 1] = father_m[pairs]
 
@@ -163,12 +169,16 @@ def make_register(
         [np.full(n_women, 2), np.full(n_men, 1), np.where(rng.random(n_child) < 0.512, 1, 2)]
     )
     sex[n_women + n_men + pairs + 1] = np.where(
-        rng.random(len(pairs)) < 0.35, sex[n_women + n_men + pairs], sex[n_women + n_men + pairs + 1]
+        rng.random(len(pairs)) < 0.35,
+        sex[n_women + n_men + pairs],
+        sex[n_women + n_men + pairs + 1],
     )
     dob = np.concatenate([women_dob, men_dob, child_dob])
     off_m = n_women
     mother = np.concatenate([np.full(n_women + n_men, -1), mother_w])
-    father = np.concatenate([np.full(n_women + n_men, -1), np.where(father_m >= 0, father_m + off_m, -1)])
+    father = np.concatenate(
+        [np.full(n_women + n_men, -1), np.where(father_m >= 0, father_m + off_m, -1)]
+    )
 
     # names
     sw = 1.0 / np.arange(1, len(names.SURNAMES) + 1) ** 0.9
@@ -193,7 +203,11 @@ def make_register(
     c = np.arange(n_women + n_men, n)
     fa = father[c]
     mo = mother[c]
-    surname[c] = np.where(fa >= 0, surname[np.maximum(fa, 0)], np.where(mo >= 0, surname[np.maximum(mo, 0)], surname[c]))
+    surname[c] = np.where(
+        fa >= 0,
+        surname[np.maximum(fa, 0)],
+        np.where(mo >= 0, surname[np.maximum(mo, 0)], surname[c]),
+    )
 
     child_adv = np.where(mo >= 0, adversity[np.maximum(mo, 0)], 0.0)
     adv = np.concatenate([adversity, np.zeros(n_men), child_adv])
@@ -210,7 +224,9 @@ def make_register(
     pc = rng.integers(0, n_pc, size=n)
     has_partner = partner >= 0
     pc[off_m + partner[has_partner]] = pc[np.flatnonzero(has_partner)]
-    pc[c] = np.where(mo >= 0, pc[np.maximum(mo, 0)], np.where(fa >= 0, pc[np.maximum(fa, 0)], pc[c]))
+    pc[c] = np.where(
+        mo >= 0, pc[np.maximum(mo, 0)], np.where(fa >= 0, pc[np.maximum(fa, 0)], pc[c])
+    )
     # 25% of households moved once during the period (children move with their mother)
     moved = rng.random(n) < 0.25
     before = np.where(moved, rng.integers(0, n_pc, size=n), -1)

@@ -50,7 +50,9 @@ class SessionLimits:
 class ProjectSession:
     """Open with the paths of one project's store and workspace; nothing else is reachable."""
 
-    def __init__(self, project_id: str, store: Path, workspace: Path, limits: SessionLimits | None = None) -> None:
+    def __init__(
+        self, project_id: str, store: Path, workspace: Path, limits: SessionLimits | None = None
+    ) -> None:
         self.project_id = project_id
         self.limits = limits or SessionLimits()
         if not Path(store).is_file():
@@ -96,7 +98,7 @@ class ProjectSession:
             result = self.con.execute(sql)
             if result.description is None:
                 return pa.table({})
-            reader = result.fetch_record_batch(rows_per_batch=65_536)
+            reader = result.to_arrow_reader(batch_size=65_536)
             batches = []
             rows = 0
             for batch in reader:
@@ -109,7 +111,9 @@ class ProjectSession:
                     )
             return pa.Table.from_batches(batches, schema=reader.schema)
         except duckdb.InterruptException as exc:
-            raise QueryRefused(f"the query ran longer than {self.limits.timeout_s:g} s and was stopped") from exc
+            raise QueryRefused(
+                f"the query ran longer than {self.limits.timeout_s:g} s and was stopped"
+            ) from exc
         except duckdb.Error as exc:
             raise QueryRefused(f"query refused: {_first_line(exc)}") from exc
         finally:

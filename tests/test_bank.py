@@ -1,0 +1,139 @@
+"""Bank load: identifiers refused by spec and by value, atomic dated refreshes, checks on the ALF file."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from justicelink import bank
+from justicelink.crypto import load_recipient, open_sealed, seal_folder
+from justicelink.formats import RefusedError, content_file_name
+from justicelink.linkage import load_register, run_submission
+from justicelink.provider import split
+from justicelink.specs import load_spec
+
+
+@pytest.fixture()
+def submission(world, zones, tmp_path: Path):
+    lk, bk = zones["linkage"], zones["bank"]
+    load_register(world.register_dir, lk.folder.parent, lk.prf_key())
+    split(
+        load_spec("CAFW"), world.extracts["CAFW"], tmp_path / "sub",
+        linkage_recipient=load_recipient(lk.recipient), bank_recipient=load_recipient(bk.recipient),
+        provider_key=zones["provider"].prf_key(),
+    )  # fmt: skip
+    run = run_submission(
+        tmp_path / "sub" / "linkage", lk.folder.parent, load_recipient(bk.recipient)
+    )
+    return tmp_path / "sub" / "bank", run.outbox
+
+
+def _bank_dir(zones) -> Path:
+    return zones["bank"].folder.parent
+
+
+def test_load_creates_a_dated_version(submission, zones) -> None:
+    content, alf = submission
+    r = bank.load(content, alf, _bank_dir(zones), refresh_date="20250101")
+    assert r.version == "20250101"
+    assert (r.folder / "CAFCASS_ALF.parquet").is_file()
+    cols = pq.read_schema(r.folder / "CAFCASS_ALF.parquet").names
+    assert "SYSTEM_ID" not in cols and "SYSTEM_ID_E" in cols and "ALF_E" in cols
+    assert [v.version for v in bank.versions(_bank_dir(zones))] == ["20250101"]
+
+
+def test_second_refresh_keeps_the_first_intact(submission, zones) -> None:
+    content, alf = submission
+    first = bank.load(content, alf, _bank_dir(zones), refresh_date="20250101")
+    before = {p.name: p.read_bytes() for p in first.folder.iterdir()}
+    with pytest.raises(RefusedError, match="already has a refresh dated 20250101"):
+        bank.load(content, alf, _bank_dir(zones), refresh_date="20250101")
+    bank.load(content, alf, _bank_dir(zones), refresh_date="20250201")
+    assert {p.name: p.read_bytes() for p in first.folder.iterdir()} == before
+    assert [v.version for v in bank.versions(_bank_dir(zones), "CAFW")] == ["20250101", "20250201"]
+
+
+def _reseal(content: Path, zones, tmp_path: Path, mutate) -> Path:
+    ident = zones["bank"].identity()
+    manifest, tables = open_sealed(content, ident, "bank", kind="content")
+    tables = {n: (e.table, tables[n]) for n, e in ((e.name, e) for e in manifest.files)}
+    mutate(tables)
+    out = tmp_path / "forged"
+    seal_folder(out, replace(manifest, files=[]), tables, load_recipient(zones["bank"].recipient))
+    return out
+
+
+def test_identifier_column_is_refused(submission, zones, tmp_path: Path) -> None:
+    content, alf = submission
+
+    def add_nhs(tables) -> None:
+        name = content_file_name("CAFCASS_ALF")
+        t = tables[name][1]
+        tables[name] = (
+            "CAFCASS_ALF",
+            t.append_column("NHS_NUMBER", pa.array(["4010232137"] * t.num_rows)),
+        )
+
+    forged = _reseal(content, zones, tmp_path, add_nhs)
+    with pytest.raises(RefusedError, match=r"\['NHS_NUMBER'\] are identifiers"):
+        bank.load(forged, alf, _bank_dir(zones), refresh_date="20250101")
+    assert bank.versions(_bank_dir(zones)) == []
+
+
+@pytest.mark.parametrize(
+    "value,what", [("401 023 2137", "NHS numbers"), ("CF10 1AB", "full postcodes")]
+)
+def test_identifier_values_in_content_are_refused(
+    submission, zones, tmp_path: Path, value: str, what: str
+) -> None:
+    content, alf = submission
+
+    def smuggle(tables) -> None:
+        name = content_file_name("CAFCASS_INCIDENT")
+        t = tables[name][1]
+        i = t.column_names.index("CAP_COURTIDNAME")
+        tables[name] = (
+            "CAFCASS_INCIDENT",
+            t.set_column(i, "CAP_COURTIDNAME", pa.array([value] * t.num_rows)),
+        )
+
+    forged = _reseal(content, zones, tmp_path, smuggle)
+    with pytest.raises(RefusedError, match=f"look like {what}"):
+        bank.load(forged, alf, _bank_dir(zones), refresh_date="20250101")
+    assert not (_bank_dir(zones) / "datasets" / "CAFW" / "20250101").exists()
+
+
+def test_alf_file_must_cover_every_record(submission, zones, tmp_path: Path) -> None:
+    content, alf = submission
+    ident = zones["bank"].identity()
+    manifest, tables = open_sealed(alf, ident, "bank", kind="alf")
+    name = manifest.files[0].name
+    short = tables[name].slice(1)
+    forged = tmp_path / "alf"
+    seal_folder(
+        forged,
+        replace(manifest, files=[]),
+        {name: ("ALF", short)},
+        load_recipient(zones["bank"].recipient),
+    )
+    with pytest.raises(RefusedError, match="has no row for 1 record"):
+        bank.load(content, forged, _bank_dir(zones), refresh_date="20250101")
+
+
+def test_refresh_date_must_be_real(submission, zones) -> None:
+    content, alf = submission
+    from justicelink.formats import InputError
+
+    with pytest.raises(InputError, match="not a real date"):
+        bank.load(content, alf, _bank_dir(zones), refresh_date="20250231")
+
+
+def test_dictionary_comes_from_the_spec() -> None:
+    rows = bank.dictionary("NCCH")
+    cols = {r["column"] for r in rows}
+    assert {"ALF_E", "MAT_ALF_E", "WOB", "CHILD_ID_E", "MAT_AGE", "BIRTH_WEIGHT"} <= cols
+    assert not {"NHS_NUMBER", "DOB", "MAT_DOB", "POSTCODE"} & cols

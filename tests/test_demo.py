@@ -1,0 +1,281 @@
+"""The walking skeleton's invariants, on a real demo home (real files, DuckDB, encryption)."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pyarrow.csv as pacsv
+import pytest
+
+from justicelink.crypto import ZoneKeys, open_sealed
+from justicelink.formats import RefusedError
+from justicelink.specs import available_specs, load_spec
+
+TEXT_SUFFIXES = {".json", ".html", ".csv", ".txt", ".md", ".log"}
+
+
+def _extract_identifiers(home: Path) -> dict[str, set[str]]:
+    """Every identifier value in the provider extracts, as the provider wrote them and normalised."""
+    vals: dict[str, set[str]] = {
+        "nhs": set(),
+        "name": set(),
+        "postcode": set(),
+        "dob": set(),
+        "fullname": set(),
+    }
+    ex = home / "provider" / "extracts"
+    opts = pacsv.ConvertOptions(strings_can_be_null=True, column_types={})
+    for ds in ("CAFW", "NCCH"):
+        spec = load_spec(ds)
+        for t in spec.tables:
+            idcols = t.by_class("identifier")
+            if not idcols:
+                continue
+            table = pacsv.read_csv(ex / ds / f"{t.name}.csv", convert_options=opts)
+            for identity in t.identities:
+                cols = {c.role: c.name for c in idcols if c.identity == identity}
+                data = {
+                    r: [None if v is None else str(v) for v in table.column(n).to_pylist()]
+                    for r, n in cols.items()
+                }
+                for v in data.get("nhs_number", []):
+                    if v:
+                        vals["nhs"].add(re.sub(r"\D", "", v))
+                for role in ("forename", "surname"):
+                    for v in data.get(role, []):
+                        if v and len(v) > 1:
+                            vals["name"].add(v.upper())
+                for v in data.get("postcode", []):
+                    if v:
+                        p = re.sub(r"\s", "", v.upper())
+                        vals["postcode"] |= {p, f"{p[:-3]} {p[-3:]}"}
+                for v in data.get("dob", []):
+                    if v:
+                        vals["dob"].add(v)
+                for f, s in zip(data.get("forename", []), data.get("surname", []), strict=False):
+                    if f and s:
+                        vals["fullname"].add(f"{f} {s}".upper())
+    return vals
+
+
+def _content_vocabulary() -> set[str]:
+    """Content values a spec declares (code lists), which may coincide with a name (e.g. White)."""
+    vocab: set[str] = set()
+    for name in available_specs():
+        for t in load_spec(name).tables:
+            for c in t.columns:
+                vocab |= {v.upper() for v in (c.codes or ())}
+    from justicelink.synth import names
+
+    vocab |= {v.upper() for v in names.LOCAL_AUTHORITIES + names.COURTS}
+    return vocab
+
+
+def _tables(path: Path):
+    con = duckdb.connect()
+    if path.suffix == ".parquet":
+        yield path.name, con.execute(f"SELECT * FROM read_parquet('{path}')")
+    else:
+        con.execute(f"ATTACH '{path}' AS db (READ_ONLY)")
+        for (name,) in con.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE database_name = 'db'"
+        ).fetchall():
+            yield f"{path.name}:{name}", con.execute(f'SELECT * FROM db."{name}"')
+    con.close()
+
+
+def test_no_identifier_reaches_bank_projects_or_airlock(demo_home: Path) -> None:
+    ids = _extract_identifiers(demo_home)
+    assert len(ids["nhs"]) > 1000 and len(ids["postcode"]) > 100
+    vocab = _content_vocabulary()
+    event_dates = {
+        c.out_name
+        for s in available_specs()
+        for t in load_spec(s).tables
+        for c in t.columns
+        if c.type == "date" and c.cls == "content"
+    }
+    scanned_tables = scanned_texts = 0
+    for zone in ("bank", "projects", "airlock"):
+        for path in sorted((demo_home / zone).rglob("*")):
+            if not path.is_file() or "keys" in path.parts:
+                continue
+            if path.suffix in (".parquet", ".duckdb"):
+                for name, cur in _tables(path):
+                    scanned_tables += 1
+                    cols = [d[0] for d in cur.description]
+                    types = [str(d[1]) for d in cur.description]
+                    rows = cur.fetchall()
+                    for j, (col, typ) in enumerate(zip(cols, types, strict=True)):
+                        values = {r[j] for r in rows if r[j] is not None}
+                        where = f"{zone}/{name}.{col}"
+                        if typ == "DATE" or "date" in typ.lower():
+                            if col == "WOB":
+                                assert all(d.weekday() == 0 for d in values), (
+                                    f"{where}: WOB finer than a week"
+                                )
+                            else:
+                                assert col in event_dates or col == "AVAIL_FROM_DT", (
+                                    f"{where}: undeclared date column"
+                                )
+                            continue
+                        text = {str(v).upper() for v in values}
+                        assert not text & ids["nhs"], f"{where}: NHS number found"
+                        assert not text & ids["postcode"], f"{where}: postcode found"
+                        assert not (text & ids["name"]) - vocab, f"{where}: name found"
+            elif path.suffix in TEXT_SUFFIXES:
+                scanned_texts += 1
+                body = path.read_text(encoding="utf-8", errors="replace").upper()
+                tokens = set(re.findall(r"[0-9A-Z]+", body))
+                assert not tokens & ids["nhs"], f"{path}: NHS number found"
+                compact = set(re.findall(r"[A-Z]{1,2}[0-9][A-Z0-9]? ?[0-9][A-Z]{2}", body))
+                assert not compact & ids["postcode"], f"{path}: postcode found"
+                assert not {d for d in ids["dob"] if d in body}, f"{path}: date of birth found"
+                assert not {n for n in ids["fullname"] if n in body}, f"{path}: full name found"
+    assert scanned_tables >= 10 and scanned_texts >= 5
+
+
+def test_alf_pe_differs_between_projects_and_joins_within(demo_home: Path) -> None:
+    demo = json.loads((demo_home / "demo.json").read_text())
+    p1, p2 = sorted(demo["projects"])
+    ver = demo["projects"][p1]["pins"]["CAFW"]
+    nver = demo["projects"][p1]["pins"]["NCCH"]
+    con = duckdb.connect()
+    for p in (p1, p2):
+        con.execute(f"ATTACH '{demo_home}/projects/{p}/store/SAIL{p}V.duckdb' AS s{p} (READ_ONLY)")
+    a = {
+        r[0]
+        for r in con.execute(
+            f"SELECT ALF_PE FROM s{p1}.CAFW_CAFCASS_ALF_{ver} WHERE ALF_PE IS NOT NULL"
+        ).fetchall()
+    }
+    b = {
+        r[0]
+        for r in con.execute(
+            f"SELECT ALF_PE FROM s{p2}.CAFW_CAFCASS_ALF_{ver} WHERE ALF_PE IS NOT NULL"
+        ).fetchall()
+    }
+    assert len(a) == len(b) > 100
+    assert not a & b, "the same ALF_PE appears in two projects"
+    # same people underneath: the bank ALF maps one to one onto each project's ALF_PE
+    bank_alf = con.execute(
+        f"SELECT count(DISTINCT ALF_E) FROM read_parquet('{demo_home}/bank/datasets/CAFW/{ver}/CAFCASS_ALF.parquet')"
+    ).fetchone()[0]
+    assert bank_alf == len(a)
+    # within project 1, Cafcass children join to their birth records, and mothers too
+    joined = con.execute(
+        f"SELECT count(*) FROM s{p1}.CAFW_CAFCASS_ALF_{ver} c JOIN s{p1}.NCCH_CHILD_BIRTHS_{nver} b ON c.ALF_PE = b.ALF_PE"
+    ).fetchone()[0]
+    mothers = con.execute(
+        f"SELECT count(*) FROM s{p1}.CAFW_CAFCASS_ALF_{ver} c JOIN s{p1}.NCCH_CHILD_BIRTHS_{nver} b ON c.ALF_PE = b.MAT_ALF_PE"
+    ).fetchone()[0]
+    assert joined > 10 and mothers > 10
+    # the project keys reproduce ALF_PE from the bank ALF, and no other key does
+    from justicelink.crypto import prf_sql
+
+    k1 = ZoneKeys.open(demo_home / "projects" / p1, "project").prf_key()
+    k2 = ZoneKeys.open(demo_home / "projects" / p2, "project").prf_key()
+    src = f"read_parquet('{demo_home}/bank/datasets/CAFW/{ver}/CAFCASS_ALF.parquet')"
+    r1 = {
+        r[0]
+        for r in con.execute(
+            f"SELECT {prf_sql(k1, 'ALF_E')} FROM {src} WHERE ALF_E IS NOT NULL"
+        ).fetchall()
+    }
+    r2 = {
+        r[0]
+        for r in con.execute(
+            f"SELECT {prf_sql(k2, 'ALF_E')} FROM {src} WHERE ALF_E IS NOT NULL"
+        ).fetchall()
+    }
+    assert r1 == a and r2 == b
+
+
+def test_zone_files_need_the_zone_key(demo_home: Path) -> None:
+    demo = json.loads((demo_home / "demo.json").read_text())
+    sid = demo["submissions"]["CAFW"]
+    linkage = ZoneKeys.open(demo_home / "linkage", "linkage")
+    bank = ZoneKeys.open(demo_home / "bank", "bank")
+    with pytest.raises(RefusedError, match="cannot be decrypted with the linkage zone's key"):
+        open_sealed(
+            demo_home / "bank" / "inbox" / sid, linkage.identity(), "linkage", kind="content"
+        )
+    with pytest.raises(RefusedError, match="cannot be decrypted with the bank zone's key"):
+        open_sealed(
+            demo_home / "linkage" / "inbox" / sid, bank.identity(), "bank", kind="identifiers"
+        )
+    for f in (demo_home / "linkage" / "inbox" / sid).iterdir():
+        assert f.read_bytes().startswith(b"age-encryption.org/v1"), f"{f} is not age-encrypted"
+
+
+def test_example_analysis_recovers_planted_truth(demo_home: Path) -> None:
+    demo = json.loads((demo_home / "demo.json").read_text())
+    planted = json.loads((demo_home / "truth" / "planted.json").read_text())[
+        "children_in_s31_proceedings_by_issue_year"
+    ]
+    out = (
+        demo_home
+        / "airlock"
+        / "requests"
+        / demo["airlock_request"]
+        / "outputs"
+        / "children-in-care-proceedings-by-year.csv"
+    )
+    got = {
+        r["issue_year"]: r["children"]
+        for r in pacsv.read_csv(
+            out,
+            convert_options=pacsv.ConvertOptions(
+                column_types={"issue_year": "string", "children": "string"},
+                strings_can_be_null=False,
+            ),
+        ).to_pylist()
+    }
+    for year, n in planted.items():
+        if n >= 10:
+            assert got[year] == str(n), year
+        elif n > 0:
+            assert got[year] == "", f"{year}: a count below 10 was not suppressed"
+    assert Path(demo["report"]).is_file()
+
+
+def test_demo_json_describes_the_home(demo_home: Path) -> None:
+    demo = json.loads((demo_home / "demo.json").read_text())
+    assert set(demo["users"]) == {
+        "admin",
+        "data_manager",
+        "governance",
+        "researcher",
+        "output_checker",
+    }
+    assert demo["datasets"]["CAFW"]["version"] == date.today().strftime("%Y%m%d")
+    for p in demo["projects"].values():
+        assert re.fullmatch(r"SAIL\d{4}V", p["schema"])
+        assert all(re.fullmatch(r"(CAFW|NCCH)_[A-Z_]+_\d{8}", t) for t in p["tables"])
+    assert demo["audit"]["verified"] is True
+
+
+def test_second_demo_refuses_without_force(demo_home: Path) -> None:
+    before = (demo_home / "demo.json").read_text()
+    run = subprocess.run(
+        [sys.executable, "-m", "justicelink.cli", "demo", "--home", str(demo_home), "--people", "1000"],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert run.returncode == 2
+    assert "already holds a platform home" in run.stderr
+    assert (demo_home / "demo.json").read_text() == before
+
+
+def test_force_never_deletes_a_foreign_folder(tmp_path: Path) -> None:
+    from justicelink.demo import prepare_home
+
+    (tmp_path / "precious.txt").write_text("keep")
+    with pytest.raises(RefusedError, match="not a justicelink home"):
+        prepare_home(tmp_path, force=True)
+    assert (tmp_path / "precious.txt").read_text() == "keep"

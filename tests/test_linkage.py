@@ -1,0 +1,124 @@
+"""Trusted third party: register versions, the deterministic cascade against the truth, refusals."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from justicelink.crypto import load_recipient, open_sealed
+from justicelink.formats import ALF_FILE_COLUMNS, ALF_FILE_NAME, InputError, RefusedError
+from justicelink.linkage import current_version, load_register, run_submission
+from justicelink.provider import split
+from justicelink.specs import load_spec
+
+
+@pytest.fixture()
+def linked(world, zones, tmp_path: Path):
+    lk = zones["linkage"]
+    load_register(world.register_dir, lk.folder.parent, lk.prf_key())
+    out = {}
+    for ds in ("CAFW", "NCCH"):
+        split(
+            load_spec(ds), world.extracts[ds], tmp_path / f"sub-{ds}",
+            linkage_recipient=load_recipient(lk.recipient), bank_recipient=load_recipient(zones["bank"].recipient),
+            provider_key=zones["provider"].prf_key(),
+        )  # fmt: skip
+        out[ds] = run_submission(
+            tmp_path / f"sub-{ds}" / "linkage",
+            lk.folder.parent,
+            load_recipient(zones["bank"].recipient),
+        )
+    return out
+
+
+def test_register_versions_keep_alfs_stable(world, zones) -> None:
+    lk = zones["linkage"]
+    v1 = load_register(world.register_dir, lk.folder.parent, lk.prf_key())
+    v2 = load_register(world.register_dir, lk.folder.parent, lk.prf_key())
+    assert (v1.version, v2.version) == (1, 2)
+    assert current_version(lk.folder.parent).version == 2
+    a = pq.read_table(v1.person, columns=["person_id", "alf"]).to_pydict()
+    b = pq.read_table(v2.person, columns=["person_id", "alf"]).to_pydict()
+    assert a == b
+    assert len(set(a["alf"])) == len(a["alf"])
+
+
+def test_duplicate_person_ids_are_refused(world, zones, tmp_path: Path) -> None:
+    src = tmp_path / "reg"
+    shutil.copytree(world.register_dir, src)
+    t = pq.read_table(src / "WDS_PERSON.parquet")
+    pq.write_table(pa.concat_tables([t, t.slice(0, 3)]), src / "WDS_PERSON.parquet")
+    lk = zones["linkage"]
+    with pytest.raises(InputError, match="3 duplicate person_id"):
+        load_register(src, lk.folder.parent, lk.prf_key())
+    assert current_version(lk.folder.parent, required=False) is None
+
+
+def test_alf_file_layout_and_statuses(linked, zones) -> None:
+    for run in linked.values():
+        _, tables = open_sealed(run.outbox, zones["bank"].identity(), "bank", kind="alf")
+        t = tables[ALF_FILE_NAME]
+        assert t.column_names == list(ALF_FILE_COLUMNS)
+        assert set(t.column("ALF_STS_CD").to_pylist()) <= {1, 4, 99}
+        wob = [d for d in t.column("WOB").to_pylist() if d is not None]
+        assert wob and all(d.weekday() == 0 for d in wob), "WOB must be the Monday of the week"
+        assert run.by_status.get(1, 0) > 0
+
+
+def test_deterministic_links_are_correct_against_truth(
+    world, linked, zones, tmp_path: Path
+) -> None:
+    """Every record given status 1 or 4 is linked to its true register person (precision 1)."""
+    # Recover, as an all-seeing test, which register ALF each CAFW person record got.
+    lk = zones["linkage"]
+    reg = current_version(lk.folder.parent)
+    _, bank_side = open_sealed(
+        tmp_path / "sub-CAFW" / "bank", zones["bank"].identity(), "bank", kind="content"
+    )
+    _, alf = open_sealed(linked["CAFW"].outbox, zones["bank"].identity(), "bank", kind="alf")
+    con = duckdb.connect()
+    con.register("alf", alf[ALF_FILE_NAME])
+    con.register("person", bank_side["content-CAFCASS_ALF.parquet.age"])
+    from justicelink.crypto import prf_sql
+
+    key = lk.prf_key()
+    raw = world.extracts["CAFW"] / "CAFCASS_PERSON.csv"
+    truth = world.truth_dir / "CAFW_CAFCASS_PERSON.parquet"
+    prov = zones["provider"].prf_key()
+    rows = con.execute(
+        f"""
+        WITH regalf AS (SELECT person_id, {prf_sql(key, "'E|' || alf")} AS alf_e FROM read_parquet('{reg.person}')),
+        t AS (SELECT {prf_sql(prov, "PERSON_ID")} AS pid_e, register_person_id AS person_id FROM read_parquet('{truth}'))
+        SELECT a.ALF_STS_CD, count(*) AS n, count(*) FILTER (WHERE a.ALF_E = r.alf_e) AS right
+        FROM person p JOIN alf a ON a.SYSTEM_ID = p.SYSTEM_ID
+        JOIN t ON t.pid_e = p.SYSTEM_ID_E JOIN regalf r ON r.person_id = t.person_id
+        GROUP BY 1 ORDER BY 1
+        """
+    ).fetchall()
+    assert raw.is_file()
+    by = {s: (n, right) for s, n, right in rows}
+    assert by[1][0] == by[1][1], "a status-1 link points at the wrong person"
+    if 4 in by:
+        assert by[4][0] == by[4][1], "a status-4 link points at the wrong person"
+    linked_share = (by[1][0] + by.get(4, (0, 0))[0]) / sum(n for n, _ in by.values())
+    assert 0.6 < linked_share < 0.95  # deterministic alone links most Cafcass people, not all
+
+
+def test_bank_file_is_refused_by_linkage(world, zones, tmp_path: Path) -> None:
+    lk = zones["linkage"]
+    load_register(world.register_dir, lk.folder.parent, lk.prf_key())
+    split(
+        load_spec("CAFW"), world.extracts["CAFW"], tmp_path / "s",
+        linkage_recipient=load_recipient(lk.recipient), bank_recipient=load_recipient(zones["bank"].recipient),
+        provider_key=zones["provider"].prf_key(),
+    )  # fmt: skip
+    with pytest.raises(RefusedError, match="cannot be decrypted with the linkage zone's key"):
+        run_submission(
+            tmp_path / "s" / "bank", lk.folder.parent, load_recipient(zones["bank"].recipient)
+        )
+    assert not (lk.folder.parent / "outbox").exists()

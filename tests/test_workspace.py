@@ -1,0 +1,99 @@
+"""The researcher's session: only their project's tables, no way out, every query audited."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from justicelink import platform as pf
+from justicelink.formats import RefusedError
+from justicelink.workspace import QueryRefused
+
+
+def _home(demo_home: Path) -> tuple[pf.Home, dict]:
+    return pf.Home(demo_home), json.loads((demo_home / "demo.json").read_text())
+
+
+ESCAPES = [
+    "SELECT * FROM read_csv('{home}/bank/keys/prf.key')",
+    "SELECT * FROM read_text('{home}/projects/{other}/keys/prf.key')",
+    "SELECT * FROM read_parquet('{home}/bank/datasets/CAFW/*/CAFCASS_ALF.parquet')",
+    "SELECT * FROM glob('{home}/*')",
+    "ATTACH '{home}/projects/{other}/store/SAIL{other}V.duckdb' AS other",
+    "ATTACH '{home}/projects/{pid}/store/SAIL{pid}V.duckdb' AS again",
+    "DETACH SAIL{pid}V",
+    "COPY (SELECT 1) TO '{home}/out.csv'",
+    "EXPORT DATABASE '{home}/dump'",
+    "INSTALL httpfs",
+    "LOAD httpfs",
+    "SET enable_external_access = true",
+    "RESET lock_configuration",
+    "PRAGMA enable_profiling",
+    "CALL pragma_database_list()",
+    "CREATE SECRET s (TYPE s3, KEY_ID 'x', SECRET 'y')",
+    "CREATE TABLE SAIL{pid}V.mine AS SELECT 1",
+    "DROP TABLE SAIL{pid}V.CAFW_CAFCASS_ALF_{ver}",
+    "SELECT * FROM SAIL{other}V.CAFW_CAFCASS_ALF_{ver}",
+    "USE SAIL{pid}V",
+]
+
+
+@pytest.mark.parametrize("template", ESCAPES)
+def test_escape_attempts_are_refused(demo_home: Path, template: str) -> None:
+    home, demo = _home(demo_home)
+    pid, other = sorted(demo["projects"])
+    ver = demo["projects"][pid]["pins"]["CAFW"]
+    sql = template.format(home=demo_home, pid=pid, other=other, ver=ver)
+    with pf.open_session(home, pid, "rhys") as s, pytest.raises(QueryRefused):
+        pf.audited_query(home, s, "rhys", sql)
+    assert not (demo_home / "out.csv").exists() and not (demo_home / "dump").exists()
+
+
+def test_own_tables_and_workspace_work(demo_home: Path) -> None:
+    home, demo = _home(demo_home)
+    pid = sorted(demo["projects"])[0]
+    ver = demo["projects"][pid]["pins"]["CAFW"]
+    with pf.open_session(home, pid, "rhys") as s:
+        n = pf.audited_query(
+            home, s, "rhys", f"SELECT count(*) AS n FROM SAIL{pid}V.CAFW_CAFCASS_ALF_{ver}"
+        )
+        assert n.column("n")[0].as_py() > 0
+        pf.audited_query(
+            home,
+            s,
+            "rhys",
+            f"CREATE OR REPLACE TABLE SAILW{pid}V.kids AS SELECT ALF_PE FROM SAIL{pid}V.CAFW_CAFCASS_ALF_{ver}",
+        )
+        again = pf.audited_query(home, s, "rhys", f"SELECT count(*) AS n FROM SAILW{pid}V.kids")
+        assert again.column("n")[0].as_py() == n.column("n")[0].as_py()
+
+
+def test_non_members_get_nothing(demo_home: Path) -> None:
+    home, demo = _home(demo_home)
+    p1, p2 = sorted(demo["projects"])
+    with pytest.raises(RefusedError, match="not a member of project"):
+        pf.open_session(home, p2, "rhys")
+    with pytest.raises(RefusedError, match="not a researcher"):
+        pf.open_session(home, p1, "gita")
+    entries = home.control_plane().audit_entries()
+    assert any(e["action"] == "workspace.open.refused" and e["actor"] == "rhys" for e in entries)
+
+
+def test_queries_are_audited_without_rows(demo_home: Path) -> None:
+    home, demo = _home(demo_home)
+    pid = sorted(demo["projects"])[0]
+    sql = "SELECT 42 AS answer"
+    with pf.open_session(home, pid, "rhys") as s:
+        pf.audited_query(home, s, "rhys", sql)
+    import hashlib
+
+    cp = home.control_plane()
+    entries = cp.audit_entries()
+    assert cp.verify_audit().ok
+    cp.close()
+    digest = hashlib.sha256(sql.encode()).hexdigest()
+    hit = [e for e in entries if e["action"] == "workspace.query" and digest in e["details"]]
+    assert hit and hit[-1]["actor"] == "rhys" and hit[-1]["object"] == f"project:{pid}"
+    assert "42" not in hit[-1]["details"].replace(digest, "")
