@@ -1,0 +1,22 @@
+"""Docs that other people rely on stay in step with the code."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from justicelink.formats import ALF_FILE_COLUMNS, ALF_STATUS, IDENTIFIER_FILE_COLUMNS
+
+DOCS = Path(__file__).resolve().parents[1] / "docs"
+
+
+def test_interchange_doc_lists_every_column_and_status() -> None:
+    text = (DOCS / "interchange.md").read_text()
+    for col in list(IDENTIFIER_FILE_COLUMNS) + list(ALF_FILE_COLUMNS):
+        assert f"| {col} |" in text, f"docs/interchange.md does not document {col}"
+    for code, meaning in ALF_STATUS.items():
+        assert f"| {code} | {meaning} |" in text, f"docs/interchange.md: status {code}"
+
+
+def test_every_zone_has_a_guide() -> None:
+    for zone in ("provider", "linkage", "bank", "control", "projects", "airlock"):
+        assert (DOCS / "zones" / f"{zone}.md").is_file(), zone
