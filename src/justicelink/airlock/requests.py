@@ -121,7 +121,7 @@ def submit(
         report = page(
             title,
             [
-                ("Summary", f"<p>{description}</p>"),
+                ("Summary", f"<p>{_esc(description)}</p>"),
                 ("Chart", bar_chart_svg(labels, values, title=title, y_label=count_columns[0])),
                 (
                     "Table (after disclosure control)",
@@ -132,7 +132,7 @@ def submit(
                 (
                     "Disclosure control",
                     f'<p class="{status_cls}">Minimum cell count {threshold}: {result.status.upper()}</p>'
-                    f"<p>{result.detail}. Suppressed cells are blank in the table and dashed in the chart.</p>"
+                    f"<p>{_esc(result.detail[:1].upper() + result.detail[1:])}. Suppressed cells are blank in the table and dashed in the chart.</p>"
                     '<p class="note">This output is awaiting review by two output checkers; '
                     "nothing leaves the platform until they approve it.</p>",
                 ),
