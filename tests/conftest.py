@@ -14,9 +14,9 @@ DEMO_PEOPLE = 60_000
 
 @pytest.fixture(scope="session")
 def world(tmp_path_factory: pytest.TempPathFactory):
-    """A 5,000-person synthetic world (register, CAFW and NCCH extracts, truth)."""
+    """A 20,000-person synthetic world (register, every extract, truth)."""
     out = tmp_path_factory.mktemp("world") / "w"
-    return generate(out, people=5_000, seed=7, progress=False)
+    return generate(out, people=20_000, seed=7, progress=False)
 
 
 @pytest.fixture()

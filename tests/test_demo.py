@@ -10,7 +10,9 @@ from datetime import date
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
 import pytest
 
 from justicelink.crypto import ZoneKeys, open_sealed
@@ -20,24 +22,27 @@ from justicelink.specs import available_specs, load_spec
 TEXT_SUFFIXES = {".json", ".html", ".csv", ".txt", ".md", ".log"}
 
 
+def _read_extract(folder: Path, table: str) -> pa.Table:
+    csv = folder / f"{table}.csv"
+    if csv.is_file():
+        names = pacsv.read_csv(csv).column_names
+        types = {c: pa.string() for c in names}
+        return pacsv.read_csv(csv, convert_options=pacsv.ConvertOptions(column_types=types))
+    return pq.read_table(folder / f"{table}.parquet")
+
+
 def _extract_identifiers(home: Path) -> dict[str, set[str]]:
-    """Every identifier value in the provider extracts, as the provider wrote them and normalised."""
-    vals: dict[str, set[str]] = {
-        "nhs": set(),
-        "name": set(),
-        "postcode": set(),
-        "dob": set(),
-        "fullname": set(),
-    }
+    """Every identifier value in every provider extract, as written and normalised."""
+    vals: dict[str, set[str]] = {"nhs": set(), "name": set(), "postcode": set(), "dob": set()}
+    vals["fullname"] = set()
     ex = home / "provider" / "extracts"
-    opts = pacsv.ConvertOptions(strings_can_be_null=True, column_types={})
-    for ds in ("CAFW", "NCCH"):
+    for ds in available_specs():
         spec = load_spec(ds)
         for t in spec.tables:
             idcols = t.by_class("identifier")
             if not idcols:
                 continue
-            table = pacsv.read_csv(ex / ds / f"{t.name}.csv", convert_options=opts)
+            table = _read_extract(ex / ds, t.name)
             for identity in t.identities:
                 cols = {c.role: c.name for c in idcols if c.identity == identity}
                 data = {
@@ -45,7 +50,7 @@ def _extract_identifiers(home: Path) -> dict[str, set[str]]:
                     for r, n in cols.items()
                 }
                 for v in data.get("nhs_number", []):
-                    if v:
+                    if v and re.sub(r"\D", "", v):
                         vals["nhs"].add(re.sub(r"\D", "", v))
                 for role in ("forename", "surname"):
                     for v in data.get(role, []):
@@ -77,22 +82,20 @@ def _content_vocabulary() -> set[str]:
     return vocab
 
 
-def _tables(path: Path):
-    con = duckdb.connect()
+def _relations(con: duckdb.DuckDBPyConnection, path: Path) -> list[tuple[str, str]]:
     if path.suffix == ".parquet":
-        yield path.name, con.execute(f"SELECT * FROM read_parquet('{path}')")
-    else:
-        con.execute(f"ATTACH '{path}' AS db (READ_ONLY)")
-        for (name,) in con.execute(
-            "SELECT table_name FROM duckdb_tables() WHERE database_name = 'db'"
-        ).fetchall():
-            yield f"{path.name}:{name}", con.execute(f'SELECT * FROM db."{name}"')
-    con.close()
+        return [(path.name, f"read_parquet('{path}')")]
+    alias = f"db{abs(hash(str(path)))}"
+    con.execute(f"ATTACH '{path}' AS {alias} (READ_ONLY)")
+    rows = con.execute(
+        f"SELECT table_name FROM duckdb_tables() WHERE database_name = '{alias}'"
+    ).fetchall()
+    return [(f"{path.name}:{n}", f'{alias}."{n}"') for (n,) in rows]
 
 
 def test_no_identifier_reaches_bank_projects_or_airlock(demo_home: Path) -> None:
     ids = _extract_identifiers(demo_home)
-    assert len(ids["nhs"]) > 1000 and len(ids["postcode"]) > 100
+    assert len(ids["nhs"]) > 10_000 and len(ids["postcode"]) > 100 and len(ids["name"]) > 100
     vocab = _content_vocabulary()
     event_dates = {
         c.out_name
@@ -101,34 +104,39 @@ def test_no_identifier_reaches_bank_projects_or_airlock(demo_home: Path) -> None
         for c in t.columns
         if c.type == "date" and c.cls == "content"
     }
+    con = duckdb.connect()
+    con.register("nhs_ids", pa.table({"v": sorted(ids["nhs"])}))
+    con.register("postcode_ids", pa.table({"v": sorted(ids["postcode"])}))
+    con.register("name_ids", pa.table({"v": sorted(ids["name"] - vocab)}))
     scanned_tables = scanned_texts = 0
     for zone in ("bank", "projects", "airlock"):
         for path in sorted((demo_home / zone).rglob("*")):
             if not path.is_file() or "keys" in path.parts:
                 continue
             if path.suffix in (".parquet", ".duckdb"):
-                for name, cur in _tables(path):
+                for name, rel in _relations(con, path):
                     scanned_tables += 1
-                    cols = [d[0] for d in cur.description]
-                    types = [str(d[1]) for d in cur.description]
-                    rows = cur.fetchall()
-                    for j, (col, typ) in enumerate(zip(cols, types, strict=True)):
-                        values = {r[j] for r in rows if r[j] is not None}
+                    for col, typ, *_ in con.execute(f"DESCRIBE SELECT * FROM {rel}").fetchall():
                         where = f"{zone}/{name}.{col}"
-                        if typ == "DATE" or "date" in typ.lower():
+                        c = f'"{col}"'
+                        if typ == "DATE":
                             if col == "WOB":
-                                assert all(d.weekday() == 0 for d in values), (
-                                    f"{where}: WOB finer than a week"
-                                )
+                                bad = con.execute(
+                                    f"SELECT count(*) FROM {rel} WHERE isodow({c}) <> 1"
+                                ).fetchone()[0]
+                                assert bad == 0, f"{where}: WOB finer than a week"
                             else:
                                 assert col in event_dates or col == "AVAIL_FROM_DT", (
-                                    f"{where}: undeclared date column"
+                                    f"{where}: a date column no spec declares"
                                 )
                             continue
-                        text = {str(v).upper() for v in values}
-                        assert not text & ids["nhs"], f"{where}: NHS number found"
-                        assert not text & ids["postcode"], f"{where}: postcode found"
-                        assert not (text & ids["name"]) - vocab, f"{where}: name found"
+                        text = f"upper(CAST({c} AS VARCHAR))"
+                        for kind in ("nhs", "postcode", "name"):
+                            hits = con.execute(
+                                f"SELECT count(*) FROM {rel} WHERE {text} IN "
+                                f"(SELECT v FROM {kind}_ids)"
+                            ).fetchone()[0]
+                            assert hits == 0, f"{where}: {hits} {kind} value(s) found"
             elif path.suffix in TEXT_SUFFIXES:
                 scanned_texts += 1
                 body = path.read_text(encoding="utf-8", errors="replace").upper()
@@ -138,7 +146,7 @@ def test_no_identifier_reaches_bank_projects_or_airlock(demo_home: Path) -> None
                 assert not compact & ids["postcode"], f"{path}: postcode found"
                 assert not {d for d in ids["dob"] if d in body}, f"{path}: date of birth found"
                 assert not {n for n in ids["fullname"] if n in body}, f"{path}: full name found"
-    assert scanned_tables >= 10 and scanned_texts >= 5
+    assert scanned_tables >= 40 and scanned_texts >= 10
 
 
 def test_alf_pe_differs_between_projects_and_joins_within(demo_home: Path) -> None:
@@ -215,33 +223,29 @@ def test_zone_files_need_the_zone_key(demo_home: Path) -> None:
 
 
 def test_example_analysis_recovers_planted_truth(demo_home: Path) -> None:
+    """Counts equal the generator's truth, give or take unlinked duplicate Cafcass records."""
     demo = json.loads((demo_home / "demo.json").read_text())
-    planted = json.loads((demo_home / "truth" / "planted.json").read_text())[
-        "children_in_s31_proceedings_by_issue_year"
-    ]
+    planted = json.loads((demo_home / "truth" / "planted.json").read_text())["CAFW"]
+    truth = planted["children_in_s31_proceedings_by_issue_year"]
+    dups = pq.read_table(demo_home / "truth" / "CAFW_CAFCASS_PERSON.parquet").column("duplicate")
+    n_dups = sum(dups.to_pylist())
     out = (
-        demo_home
-        / "airlock"
-        / "requests"
-        / demo["airlock_request"]
-        / "outputs"
+        demo_home / "airlock" / "requests" / demo["airlock_request"] / "outputs"
         / "children-in-care-proceedings-by-year.csv"
-    )
+    )  # fmt: skip
+    opts = pacsv.ConvertOptions(column_types={"issue_year": pa.string(), "children": pa.string()})
     got = {
         r["issue_year"]: r["children"]
-        for r in pacsv.read_csv(
-            out,
-            convert_options=pacsv.ConvertOptions(
-                column_types={"issue_year": "string", "children": "string"},
-                strings_can_be_null=False,
-            ),
-        ).to_pylist()
+        for r in pacsv.read_csv(out, convert_options=opts).to_pylist()
     }
-    for year, n in planted.items():
-        if n >= 10:
-            assert got[year] == str(n), year
-        elif n > 0:
-            assert got[year] == "", f"{year}: a count below 10 was not suppressed"
+    checked = 0
+    for year, n in truth.items():
+        if got.get(year) in ("", None):
+            assert n < 10 + n_dups, f"{year}: suppressed, but the truth is {n}"
+            continue
+        assert n <= int(got[year]) <= n + n_dups, f"{year}: got {got[year]}, truth {n}"
+        checked += 1
+    assert checked >= 5
     assert Path(demo["report"]).is_file()
 
 
@@ -257,7 +261,7 @@ def test_demo_json_describes_the_home(demo_home: Path) -> None:
     assert demo["datasets"]["CAFW"]["version"] == date.today().strftime("%Y%m%d")
     for p in demo["projects"].values():
         assert re.fullmatch(r"SAIL\d{4}V", p["schema"])
-        assert all(re.fullmatch(r"(CAFW|NCCH)_[A-Z_]+_\d{8}", t) for t in p["tables"])
+        assert all(re.fullmatch(r"[A-Z]{4}_[A-Z0-9_]+_\d{8}", t) for t in p["tables"])
     assert demo["audit"]["verified"] is True
 
 

@@ -93,7 +93,7 @@ def test_deterministic_links_are_correct_against_truth(
     rows = con.execute(
         f"""
         WITH regalf AS (SELECT person_id, {prf_sql(key, "'E|' || alf")} AS alf_e FROM read_parquet('{reg.person}')),
-        t AS (SELECT {prf_sql(prov, "PERSON_ID")} AS pid_e, register_person_id AS person_id FROM read_parquet('{truth}'))
+        t AS (SELECT {prf_sql(prov, "record_id")} AS pid_e, register_person_id AS person_id FROM read_parquet('{truth}'))
         SELECT a.ALF_STS_CD, count(*) AS n, count(*) FILTER (WHERE a.ALF_E = r.alf_e) AS right
         FROM person p JOIN alf a ON a.SYSTEM_ID = p.SYSTEM_ID
         JOIN t ON t.pid_e = p.SYSTEM_ID_E JOIN regalf r ON r.person_id = t.person_id

@@ -17,7 +17,7 @@ from rich.console import Console
 
 from justicelink import platform as pf
 from justicelink.formats import RefusedError
-from justicelink.synth import generate
+from justicelink.synth import DATASETS, generate
 
 T = TypeVar("T")
 
@@ -82,9 +82,11 @@ def run_demo(
     world = step(1, f"synthetic register and extracts ({people:,} people)", synth)
 
     def split() -> dict[str, Any]:
-        return {ds: pf.split_and_deliver(home, ds, world.out / ds) for ds in ("CAFW", "NCCH")}
+        return {ds: pf.split_and_deliver(home, ds, world.out / ds) for ds in DATASETS}
 
-    splits = step(2, "split extracts, encrypted to the linkage and bank zones", split)
+    splits = step(
+        2, f"split {len(DATASETS)} extracts, encrypted to the linkage and bank zones", split
+    )
 
     def link() -> dict[str, Any]:
         from justicelink import linkage
@@ -111,7 +113,7 @@ def run_demo(
                 "rhys",
                 pf.application(
                     "Children and newborns in care proceedings in Wales",
-                    {"CAFW": pf.all_columns(home, "CAFW"), "NCCH": pf.all_columns(home, "NCCH")},
+                    {ds: pf.all_columns(home, ds) for ds in DATASETS},
                     ["rhys"],
                 ),
             )

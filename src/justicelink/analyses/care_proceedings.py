@@ -47,11 +47,15 @@ def latest_table(session: Session, prefix: str) -> str:
 def children_in_care_proceedings_by_year(session: Session) -> AnalysisResult:
     app = latest_table(session, "CAFW_CAFCASS_APPLICATION")
     users = latest_table(session, "CAFW_CAFCASS_APPLICATIONSERVICEUSERS")
+    alf = latest_table(session, "CAFW_CAFCASS_ALF")
+    # a child is counted once: by ALF_PE when linked (1, 4, 39), else by the Cafcass person id
     sql = f"""SELECT CAST(year(a.CAP_ISSUEDATE) AS VARCHAR) AS issue_year,
-       count(DISTINCT u.RECORD2ID_PE) AS children
+       count(DISTINCT CASE WHEN p.ALF_STS_CD IN (1, 4, 39) THEN 'A' || p.ALF_PE
+                           ELSE 'S' || u.RECORD2ID_PE END) AS children
 FROM {app} a
 JOIN {users} u
   ON u.RECORD1ID_PE = a.CAP_APPLICATIONID_PE AND u.RECORD2ROLEIDNAME = 'Subject'
+JOIN {alf} p ON p.SYSTEM_ID_PE = u.RECORD2ID_PE
 WHERE a.CAP_LAWTYPENAME = 'Public'
   AND a.CAP_PRIMARYAPPLICATIONTYPENAME IN ('Care Order (s31)', 'Supervision Order (s31)')
 GROUP BY 1 ORDER BY 1"""
@@ -60,8 +64,10 @@ GROUP BY 1 ORDER BY 1"""
         title="Children in s31 care proceedings, by year of issue",
         description=(
             "Distinct children who were the subject of a public-law s31 application (care or "
-            "supervision order), by the year the application was issued. Source: Cafcass Cymru "
-            "applications and application service users in the project's own tables."
+            "supervision order), by the year the application was issued. A child is counted once: "
+            "by ALF_PE where linked (ALF_STS_CD 1, 4 or 39), else by the Cafcass person id. "
+            "Source: Cafcass Cymru applications, application service users and people in the "
+            "project's own tables."
         ),
         sql=sql,
         table=session.query(sql),

@@ -265,11 +265,19 @@ LOCAL_AUTHORITIES = (
     "Powys", "Ceredigion", "Pembrokeshire", "Carmarthenshire", "Swansea", "Neath Port Talbot",
     "Bridgend", "Vale of Glamorgan", "Cardiff", "Rhondda Cynon Taf", "Merthyr Tydfil",
     "Caerphilly", "Blaenau Gwent", "Torfaen", "Monmouthshire", "Newport",
+    "Cheshire West and Chester", "Shropshire", "Herefordshire", "Gloucestershire",
+)  # fmt: skip
+WALES_LAS = 22  # the first 22 local authorities are Welsh; the rest are English border areas
+# Welsh Government local authority codes (LAC returns), Welsh LAs only
+LA_CODES = (
+    512, 514, 516, 518, 520, 522, 523, 524, 526, 528, 530, 532,
+    534, 536, 538, 540, 542, 544, 546, 548, 550, 552,
 )  # fmt: skip
 # Postcode areas by local authority (index into LOCAL_AUTHORITIES).
 LA_POSTCODE_AREA = (
     "LL", "LL", "LL", "LL", "CH", "LL", "LD", "SY", "SA", "SA", "SA", "SA",
     "CF", "CF", "CF", "CF", "CF", "CF", "NP", "NP", "NP", "NP",
+    "CH", "SY", "HR", "GL",
 )  # fmt: skip
 COURTS = (
     "Cardiff Civil and Family Justice Centre",
@@ -281,6 +289,6 @@ COURTS = (
     "Aberystwyth Justice Centre",
 )
 # Court serving each local authority (index into COURTS).
-LA_COURT = (4, 4, 3, 3, 3, 3, 6, 6, 1, 1, 1, 1, 0, 0, 0, 5, 5, 5, 2, 2, 2, 2)
+LA_COURT = (4, 4, 3, 3, 3, 3, 6, 6, 1, 1, 1, 1, 0, 0, 0, 5, 5, 5, 2, 2, 2, 2, 7, 8, 9, 10)
 ETHNICITIES = ("White", "Mixed", "Asian", "Black", "Other", "Not stated")
 ETHNICITY_WEIGHTS = (0.88, 0.03, 0.03, 0.01, 0.01, 0.04)
