@@ -90,11 +90,18 @@ def synth(
     seed: Annotated[int, typer.Option("--seed")] = 20150401,
     start_year: Annotated[int, typer.Option("--start-year")] = 2015,
     end_year: Annotated[int, typer.Option("--end-year")] = 2024,
+    config: Annotated[
+        Path | None,
+        typer.Option("--config", help="TOML with [calibration] and [errors.<DATASET>]."),
+    ] = None,
 ) -> None:
     """Generate a synthetic register, provider extracts and the truth behind them."""
-    from justicelink.synth import generate
+    from justicelink.synth import generate, load_config
 
-    res = generate(out, people=people, seed=seed, start_year=start_year, end_year=end_year)
+    res = generate(
+        out, people=people, seed=seed, start_year=start_year, end_year=end_year,
+        config=load_config(config),
+    )  # fmt: skip
     console.print_json(json.dumps({"out": str(res.out), **res.counts}))
 
 

@@ -290,6 +290,12 @@ def make_register(
         rng.integers(p_lo, p_hi, size=len(dead)).astype("datetime64[D]"), dob[dead] + _days(16)
     )
     dod[dod > end] = NAT
+    # a mother is alive at each of her children's births
+    last_birth = np.full(n, np.iinfo(np.int64).min)
+    kids_with_mother = np.flatnonzero(mother >= 0)
+    np.maximum.at(last_birth, mother[kids_with_mother], dob[kids_with_mother].astype(np.int64))
+    died_first = ~np.isnat(dod) & (dod.astype(np.int64) <= last_birth)
+    dod[died_first] = NAT
 
     hist = _address_history(
         rng, places, n, dob, mother, partner_full, off_m, off_c, start_year, end_year
