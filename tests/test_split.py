@@ -227,16 +227,15 @@ def test_wrong_encoding(world, zones, tmp_path: Path) -> None:
     shutil.copytree(world.extracts["CAFW"], src)
     path = src / "CAFCASS_PERSON.csv"
     lines = path.read_text().splitlines()
-    lines[4] = lines[4].replace('"White"', '"Gŵyn"')
-    path.write_bytes(
-        ("\n".join(lines) + "\n").encode("cp1252", errors="replace").replace(b"?yn", b"\xfbyn")
-    )
+    _set_field(lines, 4, 7, '"Gwyn\u00e2"')  # an accented letter, written in cp1252
+    path.write_bytes(("\n".join(lines) + "\n").encode("cp1252"))
     with pytest.raises(InputError, match="not valid UTF-8") as info:
         _split(zones, src, tmp_path / "out")
     assert info.value.row == 4
     # declared correctly, the same bytes are read (and then refused only for the code list)
-    with pytest.raises(InputError, match="code list"):
+    with pytest.raises(InputError, match="code list") as info:
         _split(zones, src, tmp_path / "out2", encoding="cp1252")
+    assert (info.value.row, info.value.column) == (4, "ETHNICITY")
 
 
 def test_bom_and_latin1_are_accepted(world, zones, tmp_path: Path) -> None:

@@ -244,6 +244,8 @@ def test_planted_court_rates_are_recovered(big_world) -> None:
     assert 0.12 < r[1] / r[0] < 0.35
     # private law: more applications per family in the most deprived areas
     q = planted["private_law_applications_per_10k_families_by_quintile"]
+    # about 80% of Cafcass Cymru person records are linkable with high confidence (published rate)
+    assert 0.75 < planted["CAFW"]["linkable_high_confidence_share"] < 0.88
     q1 = np.mean([v["1"] for v in q.values()])
     q5 = np.mean([v["5"] for v in q.values()])
     assert q1 > q5

@@ -135,6 +135,10 @@ def generate(
                 pq.write_table(table, truth_dir / f"{ds}_{name}.parquet", compression="zstd")
             step(ds)
         planted.update(_court_planted(reg, cases, start_year, end_year))
+        if (truth_dir / "CAFW_CAFCASS_PERSON.parquet").is_file():
+            planted["CAFW"]["linkable_high_confidence_share"] = _linkable_share(
+                pq.read_table(truth_dir / "CAFW_CAFCASS_PERSON.parquet")
+            )
         planted.update(court_planted)
         planted["health"] = health_planted
         planted["config"] = {
@@ -171,10 +175,13 @@ def _write_register(folder: Path, reg, places) -> None:  # type: ignore[no-untyp
         folder / "WDS_PERSON.parquet",
         compression="zstd",
     )
+    pc = reg.address_postcode[reg.hist_address]
     addr = pa.table(
         {
             "person_id": reg.person_id[reg.hist_person],
-            "postcode": places.postcode[reg.address_postcode[reg.hist_address]],
+            "ralf": reg.hist_address.astype(np.int64) + 1,
+            "postcode": places.postcode[pc],
+            "lsoa2011_cd": places.lsoa[places.postcode_lsoa[pc]],
             "from_date": reg.hist_from,
             "to_date": reg.hist_to,
         }
@@ -240,3 +247,25 @@ def _court_planted(reg, cases, start_year: int, end_year: int) -> dict:  # type:
         }
     out["births_by_year"] = births
     return out
+
+
+def _linkable_share(truth: pa.Table) -> float:
+    """Share of person records a careful matcher can link with high confidence: on the register,
+    and either a clean NHS number with a clean date of birth, or clean names and date of birth."""
+    t = truth.to_pydict()
+    n = len(t["record_id"])
+    if not n:
+        return 0.0
+    ok = 0
+    for i in range(n):
+        if t["register_person_id"][i] is None:
+            continue
+        dob_ok = not (t["err_dob_day_month_swap"][i] or t["err_dob_digit"][i])
+        nhs_ok = not (t["err_nhs_missing"][i] or t["err_nhs_mistyped"][i])
+        names_ok = not (
+            t["err_forename_typo"][i] or t["err_nickname"][i] or t["err_baby_forename"][i]
+            or t["err_surname_typo"][i] or t["err_surname_previous"][i]
+        )  # fmt: skip
+        if (nhs_ok and dob_ok) or (names_ok and dob_ok):
+            ok += 1
+    return round(ok / n, 4)
