@@ -20,3 +20,11 @@ def test_interchange_doc_lists_every_column_and_status() -> None:
 def test_every_zone_has_a_guide() -> None:
     for zone in ("provider", "linkage", "bank", "control", "projects", "airlock"):
         assert (DOCS / "zones" / f"{zone}.md").is_file(), zone
+
+
+def test_specs_page_is_generated_from_the_specs() -> None:
+    from justicelink.specs.markdown import specs_markdown
+
+    assert (DOCS / "specs.md").read_text() == specs_markdown(), (
+        "docs/specs.md is stale: run `justicelink provider specs --markdown > docs/specs.md`"
+    )

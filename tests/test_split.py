@@ -3,6 +3,7 @@ every kind of bad input refused with file/row/column, no value echoed, nothing l
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -290,3 +291,60 @@ def test_existing_output_is_not_overwritten(world, zones, tmp_path: Path) -> Non
     with pytest.raises(InputError, match="already exists"):
         _split(zones, world.extracts["CAFW"], out)
     assert (out / "keep.txt").read_text() == "mine"
+
+
+def test_batches_give_the_same_result(world, zones, tmp_path: Path) -> None:
+    """Streaming in small batches changes nothing but the fresh SYSTEM_IDs."""
+    _split(zones, world.extracts["CAFW"], tmp_path / "big")
+    _split(zones, world.extracts["CAFW"], tmp_path / "small", batch_rows=50)
+    ident = zones["bank"].identity()
+    _, a = open_sealed(tmp_path / "big" / "bank", ident, "bank", kind="content")
+    _, b = open_sealed(tmp_path / "small" / "bank", ident, "bank", kind="content")
+    for name in a:
+        ta, tb = a[name], b[name]
+        if "SYSTEM_ID" in ta.column_names:
+            ta, tb = ta.drop_columns(["SYSTEM_ID"]), tb.drop_columns(["SYSTEM_ID"])
+        assert ta.equals(tb), name
+    ra = json.loads((tmp_path / "big" / "validation-report.json").read_text())
+    rb = json.loads((tmp_path / "small" / "validation-report.json").read_text())
+    assert ra["tables"] == rb["tables"]
+
+
+def test_errors_in_later_batches_name_the_right_row(world, zones, tmp_path: Path) -> None:
+    n = len((world.extracts["CAFW"] / "CAFCASS_PERSON.csv").read_text().splitlines()) - 1
+    late = n - 3
+    src = _bad_person_csv(tmp_path, world, lambda L: L.__setitem__(late, L[5]))
+    with pytest.raises(InputError) as info:
+        _split(zones, src, tmp_path / "out", batch_rows=50)
+    assert (info.value.row, info.value.column) == (late, "PERSON_ID")
+    assert "duplicate" in info.value.reason
+    src2 = _bad_person_csv(tmp_path / "b", world, lambda L: _set_field(L, late, 7, '"Purple"'))
+    with pytest.raises(InputError) as info:
+        _split(zones, src2, tmp_path / "out", batch_rows=50)
+    assert (info.value.row, info.value.column) == (late, "ETHNICITY")
+    assert not (tmp_path / "out").exists()
+    assert not list(tmp_path.glob(".tmp-*")), "spill or staging files were left behind"
+
+
+def test_manifest_counts_and_checksums_must_agree(world, zones, tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from justicelink.crypto import encrypt_bytes, open_manifest
+    from justicelink.formats import MANIFEST_NAME, RefusedError
+
+    _split(zones, world.extracts["CAFW"], tmp_path / "out")
+    folder = tmp_path / "out" / "bank"
+    ident, rec = zones["bank"].identity(), load_recipient(zones["bank"].recipient)
+    m = open_manifest(folder, ident, "bank")
+    for change, message in (
+        (lambda e: replace(e, rows=e.rows + 1), "rows but the manifest says"),
+        (lambda e: replace(e, sha256_plain="0" * 64), "plaintext checksum"),
+    ):
+        files = [change(e) if i == 0 else e for i, e in enumerate(m.files)]
+        (folder / MANIFEST_NAME).write_bytes(encrypt_bytes(replace(m, files=files).to_json(), rec))
+        with pytest.raises(RefusedError, match=message):
+            open_sealed(folder, ident, "bank", kind="content")
+    (folder / m.files[0].name).unlink()
+    (folder / MANIFEST_NAME).write_bytes(encrypt_bytes(m.to_json(), rec))
+    with pytest.raises(InputError, match="missing"):
+        open_sealed(folder, ident, "bank", kind="content")

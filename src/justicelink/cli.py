@@ -107,10 +107,18 @@ def synth(
 
 @provider_app.command("specs")
 @refusals
-def provider_specs() -> None:
-    """List the shipped dataset specs."""
+def provider_specs(
+    markdown: Annotated[
+        bool, typer.Option("--markdown", help="Print the full data dictionary as Markdown.")
+    ] = False,
+) -> None:
+    """List the shipped dataset specs (name, version, tables)."""
     from justicelink.specs import available_specs, load_spec
+    from justicelink.specs.markdown import specs_markdown
 
+    if markdown:
+        sys.stdout.write(specs_markdown())
+        return
     t = Table("name", "version", "title", "tables")
     for name in available_specs():
         s = load_spec(name)
@@ -142,18 +150,35 @@ def provider_split(
     delimiter: Annotated[str, typer.Option("--delimiter")] = ",",
 ) -> None:
     """Split an extract into identifiers (to the TTP) and content (to the bank)."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
     from justicelink.crypto import ZoneKeys, load_recipient
     from justicelink.provider import split
     from justicelink.specs import load_spec
 
     keys = ZoneKeys.create(provider_dir, "provider")
-    res = split(
-        load_spec(spec), input, out,
-        linkage_recipient=load_recipient(linkage_recipient), bank_recipient=load_recipient(bank_recipient),
-        provider_key=keys.prf_key(), encoding=encoding, delimiter=delimiter,
-    )  # fmt: skip
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed:,} rows"),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=err_console, transient=True) as bar:
+        task = bar.add_task(f"splitting {spec}", total=None)
+        res = split(
+            load_spec(spec), input, out,
+            linkage_recipient=load_recipient(linkage_recipient), bank_recipient=load_recipient(bank_recipient),
+            provider_key=keys.prf_key(), encoding=encoding, delimiter=delimiter,
+            on_rows=lambda n: bar.advance(task, n),
+        )  # fmt: skip
+    t = Table("table", "rows", "nulls", "invalid identifiers set to null")
+    for name, info in res.report["tables"].items():
+        nulls = sum(int(c["nulls"]) for c in info["columns"].values())
+        invalid = sum(int(c.get("invalid_set_to_null", 0)) for c in info["columns"].values())
+        t.add_row(name, f"{info['rows']:,}", f"{nulls:,}", f"{invalid:,}")
+    console.print(t)
     console.print(
-        f"submission {res.submission_id}: {res.identifiers_rows:,} identifier rows, content {res.content_rows}"
+        f"submission {res.submission_id}: {res.identifiers_rows:,} identifier rows -> {out}"
     )
 
 

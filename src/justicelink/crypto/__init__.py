@@ -14,7 +14,13 @@ from justicelink.crypto.prf import (
     prf_sql,
     random_ids,
 )
-from justicelink.crypto.sealed import open_manifest, open_sealed, seal_folder, table_bytes
+from justicelink.crypto.sealed import (
+    open_manifest,
+    open_sealed,
+    seal_buffers,
+    seal_folder,
+    table_bytes,
+)
 
 __all__ = [
     "PRF_MASK",
@@ -29,6 +35,7 @@ __all__ = [
     "prf_python",
     "prf_sql",
     "random_ids",
+    "seal_buffers",
     "seal_folder",
     "table_bytes",
 ]

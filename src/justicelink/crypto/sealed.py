@@ -60,6 +60,35 @@ def seal_folder(
     return final
 
 
+def seal_buffers(
+    folder: Path,
+    manifest: Manifest,
+    files: dict[str, tuple[str, int, list[str], pa.Buffer]],
+    recipient: pyrage.x25519.Recipient,
+) -> Manifest:
+    """Like ``seal_folder`` for Parquet already written to in-memory buffers.
+
+    ``files``: file name -> (table name, rows, columns, buffer). Encryption streams from the
+    buffer to the file, so memory holds one copy of each plaintext at most.
+    """
+    import hashlib
+
+    folder.mkdir(parents=True, exist_ok=True)
+    entries = []
+    for name, (table_name, rows, columns, buf) in files.items():
+        plain_sha = hashlib.sha256(memoryview(buf)).hexdigest()
+        with open(folder / name, "wb") as out:
+            pyrage.encrypt_io(pa.BufferReader(buf), out, [recipient])
+        h = hashlib.sha256()
+        with open(folder / name, "rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                h.update(chunk)
+        entries.append(FileEntry(name, table_name, rows, columns, plain_sha, h.hexdigest()))
+    final = replace(manifest, files=entries)
+    (folder / MANIFEST_NAME).write_bytes(encrypt_bytes(final.to_json(), recipient))
+    return final
+
+
 def open_manifest(folder: Path, identity: pyrage.x25519.Identity, zone: str) -> Manifest:
     path = Path(folder) / MANIFEST_NAME
     if not path.is_file():

@@ -29,17 +29,42 @@ def date_expr(col: Column) -> str:
     return f"CAST(coalesce({', '.join(parts)}) AS DATE)"
 
 
-def checks(col: Column) -> list[tuple[str, str]]:
-    """(reason, SQL predicate true on a bad row) for one column."""
+def typed_expr(col: Column) -> str | None:
+    """The typed value of a date, integer or decimal column (NULL when it does not parse)."""
     c = q(col.name)
+    if col.type == "date":
+        return date_expr(col)
+    if col.type == "integer":
+        return f"TRY_CAST(trim({c}) AS BIGINT)"
+    if col.type == "decimal":
+        return f"TRY_CAST(trim({c}) AS DOUBLE)"
+    return None
+
+
+def checks(col: Column, typed: str | None = None) -> list[tuple[str, str]]:
+    """(reason, SQL predicate true on a bad row) for one column.
+
+    ``typed`` names an already computed typed value (see ``typed_expr``), so parsing happens once.
+    """
+    c = q(col.name)
+    first = f"left({c}, 1)"
     out = [
-        (f"field longer than {MAX_FIELD_CHARS:,} characters", f"length({c}) > {MAX_FIELD_CHARS}"),
         (
-            "value starts like a spreadsheet formula (=, +, @, - or a control character); "
-            "refused to protect whoever opens the file",
-            f"regexp_matches({c}, '{FORMULA_RE}')",
+            f"field longer than {MAX_FIELD_CHARS:,} characters",
+            f"strlen({c}) > {MAX_FIELD_CHARS} AND length({c}) > {MAX_FIELD_CHARS}",
         ),
     ]
+    if col.cls == "content" and col.type == "string":
+        # only free-standing text travels as it is: identifiers are normalised to letters and
+        # digits, typed values must parse, native keys never leave the provider
+        out.append(
+            (
+                "value starts like a spreadsheet formula (=, +, @, - or a control character); "
+                "refused to protect whoever opens the file",
+                f"{first} IN ('=', '+', '@', chr(9), chr(13)) OR "
+                f"({first} = '-' AND regexp_matches({c}, '{FORMULA_RE}'))",
+            )
+        )
     if col.required:
         out.append(("required value is missing", f"{c} IS NULL OR trim({c}) = ''"))
     if col.codes is not None:
@@ -49,20 +74,19 @@ def checks(col: Column) -> list[tuple[str, str]]:
                 f"{c} IS NOT NULL AND trim({c}) NOT IN ({_lit(col.codes)})",
             )
         )
+    parsed = typed or typed_expr(col)
     if col.type == "date":
         fmts = " or ".join(col.formats)
         out.append(
             (
                 f"not a valid date in the declared format ({fmts})",
-                f"{c} IS NOT NULL AND trim({c}) <> '' AND {date_expr(col)} IS NULL",
+                f"{c} IS NOT NULL AND trim({c}) <> '' AND {parsed} IS NULL",
             )
         )
     elif col.type == "integer":
-        out.append(
-            ("not a whole number", f"{c} IS NOT NULL AND TRY_CAST(trim({c}) AS BIGINT) IS NULL")
-        )
+        out.append(("not a whole number", f"{c} IS NOT NULL AND {parsed} IS NULL"))
     elif col.type == "decimal":
-        out.append(("not a number", f"{c} IS NOT NULL AND TRY_CAST(trim({c}) AS DOUBLE) IS NULL"))
+        out.append(("not a number", f"{c} IS NOT NULL AND {parsed} IS NULL"))
     if col.role == "sex":
         allowed = SEX_MALE + SEX_FEMALE + SEX_UNKNOWN
         out.append(
@@ -75,16 +99,22 @@ def checks(col: Column) -> list[tuple[str, str]]:
 
 
 def nhs_expr(col: Column) -> tuple[str, str]:
-    """(normalised NHS number or NULL, predicate 'present but invalid')."""
-    n = f"regexp_replace({q(col.name)}, '[\\s-]', '', 'g')"
-    weighted = " + ".join(f"CAST(substr({n}, {i}, 1) AS INTEGER) * {11 - i}" for i in range(1, 10))
+    """(normalised NHS number or NULL, predicate 'present but invalid').
+
+    Spaces and hyphens are removed; the mod-11 check digit is computed arithmetically on the
+    number (one cast, no per-digit string slicing).
+    """
+    c = q(col.name)
+    cleaned = f"replace(replace({c}, ' ', ''), '-', '')"
+    x = f"TRY_CAST({cleaned} AS BIGINT)"
+    weighted = " + ".join(f"(({x} // {10 ** (10 - i)}) % 10) * {11 - i}" for i in range(1, 10))
     valid = (
-        f"(regexp_full_match({n}, '[0-9]{{10}}') AND "
-        f"(11 - (({weighted}) % 11)) % 11 = CAST(substr({n}, 10, 1) AS INTEGER))"
+        f"(regexp_full_match({cleaned}, '[0-9]{{10}}') AND "
+        f"(11 - (({weighted}) % 11)) % 11 = {x} % 10)"
     )
     return (
-        f"CASE WHEN {q(col.name)} IS NULL THEN NULL WHEN {valid} THEN {n} ELSE NULL END",
-        f"{q(col.name)} IS NOT NULL AND NOT coalesce({valid}, false)",
+        f"CASE WHEN {c} IS NULL THEN NULL WHEN {valid} THEN {cleaned} ELSE NULL END",
+        f"{c} IS NOT NULL AND NOT coalesce({valid}, false)",
     )
 
 
@@ -149,3 +179,55 @@ def derived_expr(col: Column, table_cols: dict[str, Column]) -> str:
     if col.derive == "week_of":
         return f"CAST(date_trunc('week', {as_dates[0]}) AS DATE)"
     raise ValueError(col.derive)
+
+
+def derived_from(col: Column, typed: dict[str, str]) -> str:
+    """A derived column computed from its arguments' typed values (``typed``: column -> SQL)."""
+    args = [typed[a] for a in col.args]
+    if col.derive == "age_years":
+        return f"date_sub('year', {args[0]}, {args[1]})"
+    if col.derive == "week_of":
+        return f"CAST(date_trunc('week', {args[0]}) AS DATE)"
+    raise ValueError(col.derive)
+
+
+def identifier_staged(col: Column, h: str) -> tuple[dict[str, str], str]:
+    """(helper columns, normalised value) for an identifier, for two-level evaluation.
+
+    Helpers are computed once in an inner projection; the normalised value refers to them by
+    name, so an expensive cleaning step is never repeated per use. ``h`` prefixes helper names.
+    """
+    c = q(col.name)
+    if col.role == "nhs_number":
+        cleaned, x = q(h + "c"), q(h + "x")
+        weighted = " + ".join(f"(({x} // {10 ** (10 - i)}) % 10) * {11 - i}" for i in range(1, 10))
+        return (
+            {
+                h + "c": f"replace(replace({c}, ' ', ''), '-', '')",
+                h + "x": f"TRY_CAST(replace(replace({c}, ' ', ''), '-', '') AS BIGINT)",
+            },
+            f"CASE WHEN regexp_full_match({cleaned}, '[0-9]{{10}}') AND "
+            f"(11 - (({weighted}) % 11)) % 11 = {x} % 10 THEN {cleaned} END",
+        )
+    if col.role == "postcode":
+        p = q(h + "c")
+        return (
+            {h + "c": f"upper(replace(replace({c}, ' ', ''), chr(9), ''))"},
+            f"CASE WHEN regexp_full_match({p}, '{POSTCODE_RE}') THEN "
+            f"substr({p}, 1, length({p}) - 3) || ' ' || right({p}, 3) END",
+        )
+    if col.role in ("forename", "surname"):
+        up = f"strip_accents(upper({c}))"
+        cleaned = (
+            f"trim(regexp_replace(regexp_replace({up}, '[^A-Z ''-]', '', 'g'), '\\s+', ' ', 'g'))"
+        )
+        # most names are already plain capital letters: one cheap match, no rewriting
+        fast = f"CASE WHEN regexp_full_match({c}, '[A-Z]+') THEN {c} ELSE {cleaned} END"
+        return {h + "c": fast}, f"nullif({q(h + 'c')}, '')"
+    if col.role == "sex":
+        v = q(h + "c")
+        return (
+            {h + "c": f"upper(trim({c}))"},
+            f"CASE WHEN {v} IN ({_lit(SEX_MALE)}) THEN 1 WHEN {v} IN ({_lit(SEX_FEMALE)}) THEN 2 ELSE 9 END",
+        )
+    raise ValueError(col.role)
