@@ -348,3 +348,20 @@ def test_manifest_counts_and_checksums_must_agree(world, zones, tmp_path: Path) 
     (folder / MANIFEST_NAME).write_bytes(encrypt_bytes(m.to_json(), rec))
     with pytest.raises(InputError, match="missing"):
         open_sealed(folder, ident, "bank", kind="content")
+
+
+def test_declared_delimiter_and_utf16(world, zones, tmp_path: Path) -> None:
+    """The same extract written with ';' in UTF-16 splits to the same content."""
+    src = tmp_path / "src"
+    shutil.copytree(world.extracts["CAFW"], src)
+    for f in src.glob("*.csv"):
+        text = f.read_text(encoding="utf-8").replace('","', '";"').replace(",,", ";;")
+        text = "\n".join(line.replace('",', '";').replace(',"', ';"') for line in text.splitlines())
+        f.write_bytes(text.encode("utf-16"))
+    _split(zones, src, tmp_path / "a", encoding="utf-16", delimiter=";")
+    _split(zones, world.extracts["CAFW"], tmp_path / "b")
+    ident = zones["bank"].identity()
+    _, a = open_sealed(tmp_path / "a" / "bank", ident, "bank", kind="content")
+    _, b = open_sealed(tmp_path / "b" / "bank", ident, "bank", kind="content")
+    name = content_file_name("CAFCASS_APPLICATION")
+    assert a[name].equals(b[name])
