@@ -194,6 +194,59 @@ def register_load(path: Path, home: HomeOpt = Path("demo-home")) -> None:
     console.print(f"register version {v.version}: {v.people:,} people")
 
 
+@linkage_app.command("match")
+@refusals
+def linkage_match(
+    register: Annotated[
+        Path,
+        typer.Option(
+            "--register",
+            help="REG: person_id, nhs_number, forename, surname, previous_surname, dob, sex, postcode.",
+        ),
+    ],
+    records: Annotated[
+        Path,
+        typer.Option(
+            "--records", help="RECS: system_id, nhs_number, forename, surname, dob, sex, postcode."
+        ),
+    ],
+    out: Annotated[Path, typer.Option("--out", help="OUT (Parquet, or CSV by extension).")],
+    report: Annotated[
+        Path | None, typer.Option("--report", help="Write the quality report (HTML) here.")
+    ] = None,
+    truth: Annotated[
+        Path | None,
+        typer.Option("--truth", help="system_id, person_id: score P/R/F1 in the report."),
+    ] = None,
+    model: Annotated[
+        Path | None, typer.Option("--model", help="Save the trained Splink model (JSON) here.")
+    ] = None,
+    splink_only: Annotated[
+        bool, typer.Option("--splink-only", help="Skip the deterministic stages (plain Splink).")
+    ] = False,
+) -> None:
+    """Match RECS to REG (the generic contract): one output row per record."""
+    from justicelink.linkage import match_files
+
+    with err_console.status("matching (deterministic stages, then Splink)..."):
+        r = match_files(
+            register,
+            records,
+            out,
+            report=report,
+            truth=truth,
+            model_path=model,
+            deterministic=not splink_only,
+        )
+    t = Table("ALF_STS_CD", "records")
+    for k, v in sorted(r.counts.items()):
+        t.add_row(str(k), f"{v:,}")
+    console.print(t)
+    console.print(
+        f"{sum(r.counts.values()):,} records -> {out}" + (f"; report {report}" if report else "")
+    )
+
+
 @linkage_app.command("run")
 @refusals
 def linkage_run(

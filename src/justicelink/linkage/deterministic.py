@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import duckdb
 
-from justicelink.linkage.register import RegisterVersion
-
 RECORD_COLUMNS = ("system_id", "nhs_number", "forename", "surname", "dob", "sex", "postcode")
 
 
@@ -24,43 +22,43 @@ def _swap(col: str) -> str:
     )
 
 
-def match_deterministic(con: duckdb.DuckDBPyConnection, records: str, reg: RegisterVersion) -> None:
-    """Create temp table ``matched`` (one row per record) from the relation ``records``."""
-    con.execute(f"CREATE OR REPLACE TEMP VIEW reg AS SELECT * FROM read_parquet('{reg.person}')")
+def match_deterministic(con: duckdb.DuckDBPyConnection, records: str, reg_person: str) -> None:
+    """Create temp table ``det_matches(system_id, person_id, status, reason)``: stages 1 and 4.
+
+    ``reg_person`` is a relation with person_id, nhs_number, forename, surname, previous_surname,
+    dob, sex.
+    """
+    con.execute(f"CREATE OR REPLACE TEMP VIEW reg_all AS SELECT * FROM {reg_person}")
     con.execute(
-        "CREATE OR REPLACE TEMP TABLE reg_nhs AS SELECT * FROM reg WHERE nhs_number IN "
-        "(SELECT nhs_number FROM reg WHERE nhs_number IS NOT NULL GROUP BY 1 HAVING count(*) = 1)"
+        "CREATE OR REPLACE TEMP TABLE reg_nhs AS SELECT * FROM reg_all WHERE nhs_number IN "
+        "(SELECT nhs_number FROM reg_all WHERE nhs_number IS NOT NULL GROUP BY 1 HAVING count(*) = 1)"
     )
     name_agrees = (
         "(jaro_winkler_similarity(coalesce(r.forename, ''), coalesce(g.forename, '')) >= 0.88 "
         "OR jaro_winkler_similarity(coalesce(r.surname, ''), coalesce(g.surname, '')) >= 0.88 "
         "OR (g.previous_surname IS NOT NULL AND r.surname = g.previous_surname))"
     )
+    one_transposition = (
+        "(damerau_levenshtein(CAST(r.dob AS VARCHAR), CAST(g.dob AS VARCHAR)) = 1 "
+        f"OR r.dob = {_swap('g.dob')})"
+    )
     con.execute(
         f"""
-        CREATE OR REPLACE TEMP TABLE matched AS
+        CREATE OR REPLACE TEMP TABLE det_matches AS
         WITH cand AS (
-            SELECT r.system_id, g.person_id, g.alf, g.dob AS reg_dob, g.sex AS reg_sex,
+            SELECT r.system_id, g.person_id,
                 CASE
                     WHEN r.dob = g.dob AND r.sex IN (1, 2) AND r.sex = g.sex THEN 1
                     WHEN r.dob = g.dob AND coalesce(r.sex, 9) = 9 AND {name_agrees} THEN 4
-                    WHEN r.dob = {_swap("g.dob")} AND (r.sex = g.sex OR coalesce(r.sex, 9) = 9)
+                    WHEN {one_transposition} AND (r.sex = g.sex OR coalesce(r.sex, 9) = 9)
                          AND {name_agrees} THEN 4
                 END AS status
             FROM {records} r JOIN reg_nhs g ON r.nhs_number = g.nhs_number
         )
-        SELECT r.system_id, c.person_id, c.alf,
-            coalesce(c.status, 99) AS alf_sts_cd,
-            CASE WHEN c.status IS NOT NULL THEN 1.0 END AS alf_mtch_pct,
-            CAST(NULL AS DOUBLE) AS match_weight,
-            CASE c.status
+        SELECT system_id, person_id, status,
+            CASE status
                 WHEN 1 THEN 'NHS number, date of birth and sex agree'
-                WHEN 4 THEN 'NHS number agrees; date of birth or sex partly agrees; name agrees'
-                ELSE 'no deterministic match' END AS reason,
-            coalesce(c.reg_dob, r.dob) AS dob_for_wob,
-            coalesce(c.reg_sex, r.sex, 9) AS gndr_cd,
-            r.postcode
-        FROM {records} r LEFT JOIN (SELECT * FROM cand WHERE status IS NOT NULL) c
-            ON r.system_id = c.system_id
+                ELSE 'NHS number agrees; date of birth or sex partly agrees; a name agrees' END AS reason
+        FROM cand WHERE status IS NOT NULL
         """
     )

@@ -22,8 +22,11 @@ from justicelink.formats import (
     atomic_dir,
     write_json_atomic,
 )
-from justicelink.linkage.deterministic import RECORD_COLUMNS, match_deterministic
+from justicelink.linkage.cascade import CascadeResult, run_cascade
+from justicelink.linkage.deterministic import RECORD_COLUMNS
+from justicelink.linkage.probabilistic import save_model
 from justicelink.linkage.register import RegisterVersion, current_version
+from justicelink.linkage.report import write_report
 
 
 @dataclass(frozen=True)
@@ -56,12 +59,20 @@ def _check_records(con: duckdb.DuckDBPyConnection, rel: str, source: str) -> Non
         raise InputError("no record has any usable identifier", file=source)
 
 
-def _match(con: duckdb.DuckDBPyConnection, reg: RegisterVersion) -> None:
-    match_deterministic(con, "records", reg)
+def _match(
+    con: duckdb.DuckDBPyConnection, reg: RegisterVersion, *, probabilistic: bool = True
+) -> CascadeResult:
+    return run_cascade(
+        con, "records", f"read_parquet('{reg.person}')", register=reg, probabilistic=probabilistic
+    )
 
 
 def run_submission(
-    submission: Path, linkage_dir: Path, bank_recipient: pyrage.x25519.Recipient
+    submission: Path,
+    linkage_dir: Path,
+    bank_recipient: pyrage.x25519.Recipient,
+    *,
+    probabilistic: bool = True,
 ) -> RunResult:
     """Decrypt a provider's identifiers, match them, seal the ALF file for the bank."""
     keys = ZoneKeys.open(linkage_dir, "linkage")
@@ -72,7 +83,7 @@ def run_submission(
     con.register("records_in", tables[IDENTIFIERS_FILE_NAME])
     con.execute("CREATE TEMP TABLE records AS SELECT * FROM records_in")
     _check_records(con, "records", str(submission))
-    _match(con, reg)
+    cascade = _match(con, reg, probabilistic=probabilistic)
     key = keys.prf_key()
     alf_e = prf_sql(key, "'E|' || m.alf")
     con.execute(
@@ -82,12 +93,12 @@ def run_submission(
             CAST(m.alf_sts_cd AS INTEGER) AS ALF_STS_CD, CAST(m.alf_mtch_pct AS DOUBLE) AS ALF_MTCH_PCT,
             CAST(date_trunc('week', m.dob_for_wob) AS DATE) AS WOB,
             CAST(m.gndr_cd AS INTEGER) AS GNDR_CD,
-            coalesce(a.lsoa2011_cd, pc.lsoa2011_cd) AS LSOA2011_CD, m.alf
+            coalesce(a.lsoa2011_cd, CASE WHEN m.person_id IS NULL THEN pc.lsoa2011_cd END) AS LSOA2011_CD, m.alf
         FROM matched m
         LEFT JOIN (SELECT ad.person_id, l.lsoa2011_cd FROM read_parquet('{reg.address}') ad
                    JOIN read_parquet('{reg.postcode}') l USING (postcode)
                    WHERE ad.to_date IS NULL) a ON a.person_id = m.person_id
-        LEFT JOIN read_parquet('{reg.postcode}') pc ON m.person_id IS NULL AND pc.postcode = m.postcode
+        LEFT JOIN read_parquet('{reg.postcode}') pc ON pc.postcode = m.postcode
         ORDER BY m.system_id
         """
     )
@@ -101,6 +112,17 @@ def run_submission(
     by_status = dict(
         con.execute("SELECT ALF_STS_CD, count(*) FROM alf_file GROUP BY 1 ORDER BY 1").fetchall()
     )
+    run_dir = Path(linkage_dir) / "runs" / manifest.submission_id
+    run_dir.mkdir(parents=True, exist_ok=True)
+    if cascade.model is not None:
+        save_model(cascade.model, run_dir / "model.json")
+    write_report(
+        con, "records", run_dir / "quality.html",
+        title=f"Linkage quality: {manifest.dataset} submission {manifest.submission_id}",
+        cascade=cascade,
+        meta={"dataset": manifest.dataset, "submission": manifest.submission_id, "register version": reg.version,
+              "records": alf_table.num_rows, "candidate pairs scored": cascade.pairs},
+    )  # fmt: skip
     con.close()
     outbox = Path(linkage_dir) / "outbox" / manifest.submission_id
     created = datetime.now(UTC).isoformat(timespec="seconds")
@@ -133,6 +155,8 @@ def run_submission(
             "created": created,
             "rows": alf_table.num_rows,
             "by_status": {f"{k} ({ALF_STATUS[k]})": v for k, v in by_status.items()},
+            "candidate_pairs_scored": cascade.pairs,
+            "model_notes": cascade.notes,
         },
     )
     return RunResult(manifest.submission_id, outbox, alf_table.num_rows, by_status)

@@ -19,14 +19,17 @@ svg text{font-family:system-ui,sans-serif}
 """
 
 
-def page(title: str, sections: Sequence[tuple[str, str]], *, subtitle: str = "") -> str:
-    """A whole HTML document. ``sections`` are (heading, trusted HTML body) pairs."""
+def page(
+    title: str, sections: Sequence[tuple[str, str]], *, subtitle: str = "", head: str = ""
+) -> str:
+    """A whole HTML document. ``sections`` are (heading, trusted HTML body) pairs; ``head`` is
+    extra trusted markup for <head> (e.g. inline chart libraries)."""
     made = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>{escape(title)}</title><style>{CSS}</style></head><body>",
+        f"<title>{escape(title)}</title><style>{CSS}</style>{head}</head><body>",
         f"<h1>{escape(title)}</h1>",
         f'<p class="meta">{escape(subtitle)}{" · " if subtitle else ""}generated {made} by justicelink</p>',
     ]

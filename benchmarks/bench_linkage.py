@@ -1,0 +1,170 @@
+"""Benchmark: the TTP's matching cascade (deterministic + Splink) and plain Splink, on synthetic
+records with known truth, against a register with address and surname history.
+
+    .venv/bin/python benchmarks/bench_linkage.py scale --register 3000000 --records 10000 100000 1000000
+    .venv/bin/python benchmarks/bench_linkage.py cafcass --people 1000000
+
+``scale``: an ED-like extract (one record per attendance; the EDDS error model) drawn from a
+register of the given size. The data are generated in one process and linked in a fresh one, so
+the wall time covers the whole TTP job (register load with ALFs, deterministic stages, Splink
+training and prediction, assignment, output) and the peak RSS is the linkage process's alone.
+``cafcass``: the Cafcass Cymru person records of a synthetic world, reported by status code and
+for adults without an NHS number.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+GEN_CHILD = r"""
+import sys
+from pathlib import Path
+import numpy as np, pyarrow as pa, pyarrow.parquet as pq
+from justicelink.synth.population import make_places, make_register
+from justicelink.synth.generate import _write_register
+from justicelink.synth.config import DEFAULT_ERRORS
+from justicelink.synth.errors import person_records
+tmp, n_reg, n_rec = Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+rng = np.random.default_rng(7)
+places = make_places(rng, n_reg)
+reg = make_register(rng, n_reg, 2015, 2024, places)
+_write_register(tmp / "register", reg, places)
+idx = rng.integers(0, n_reg, n_rec)
+when = np.datetime64("2016-01-01") + rng.integers(0, 9 * 365, n_rec).astype("timedelta64[D]")
+when = np.maximum(when, reg.dob[idx])
+child = (when - reg.dob[idx]).astype(np.int64) < 16 * 365
+cols, flags = person_records(rng, DEFAULT_ERRORS["EDDS"], reg, places, idx, when, is_child=child, is_newborn=np.zeros(n_rec, bool))
+pq.write_table(pa.table({
+    "system_id": np.arange(1, n_rec + 1), "nhs_number": pa.array(cols["nhs"], pa.string()),
+    "forename": pa.array(cols["forename"], pa.string()), "surname": pa.array(cols["surname"], pa.string()),
+    "dob": cols["dob"], "sex": cols["sex"].astype(np.int32), "postcode": pa.array(cols["postcode"], pa.string()),
+}), tmp / "recs.parquet")
+pq.write_table(pa.table({"system_id": np.arange(1, n_rec + 1), "person_id": reg.person_id[idx]}), tmp / "truth.parquet")
+"""
+
+LINK_CHILD = r"""
+import json, resource, sys, time
+from pathlib import Path
+import duckdb
+from justicelink.linkage import load_register
+from justicelink.linkage.cascade import run_cascade
+from justicelink.linkage.evaluate import accuracy
+tmp, mode = Path(sys.argv[1]), sys.argv[2]
+t0 = time.perf_counter()
+v = load_register(tmp / "register", tmp / f"linkage-{mode}", b"k" * 32)
+con = duckdb.connect(config={"memory_limit": "3GB", "temp_directory": str(tmp / "spill")})
+con.execute(f"CREATE TEMP TABLE rec AS SELECT * FROM read_parquet('{tmp}/recs.parquet')")
+res = run_cascade(con, "rec", f"read_parquet('{v.person}')", register=v, deterministic=(mode == "cascade"))
+con.execute(f"COPY (SELECT system_id, person_id, alf_sts_cd FROM matched) TO '{tmp}/out-{mode}.parquet'")
+wall = time.perf_counter() - t0
+acc = accuracy(con, "matched", f"read_parquet('{tmp}/truth.parquet')")["all"]
+print(json.dumps({"wall": wall, "f1": acc.f1, "precision": acc.precision, "recall": acc.recall,
+    "counts": {str(k): v for k, v in res.counts.items()}, "pairs": res.pairs,
+    "rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+
+def scale(args: argparse.Namespace) -> None:
+    print(f"Register: {args.register:,} people (with address and surname history).")
+    print(
+        "| records | pipeline | wall (s) | peak RSS (MiB) | pairs scored | precision | recall | F1 |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
+    for n in args.records:
+        with tempfile.TemporaryDirectory() as tmp:
+            gen = subprocess.run(
+                [sys.executable, "-c", GEN_CHILD, tmp, str(args.register), str(n)],
+                capture_output=True,
+                text=True,
+            )
+            if gen.returncode:
+                print(gen.stderr[-3000:])
+                raise SystemExit(1)
+            for mode in ("cascade", "splink-only"):
+                if mode == "splink-only" and n > args.plain_max:
+                    continue
+                out = subprocess.run(
+                    [sys.executable, "-c", LINK_CHILD, tmp, mode], capture_output=True, text=True
+                )
+                if out.returncode:
+                    print(out.stderr[-3000:])
+                    raise SystemExit(1)
+                r = json.loads(out.stdout.strip().splitlines()[-1])
+                print(
+                    f"| {n:,} | {mode} | {r['wall']:.1f} | {r['rss']:,.0f} | {r['pairs']:,} | "
+                    f"{r['precision']:.5f} | {r['recall']:.5f} | {r['f1']:.5f} |",
+                    flush=True,
+                )
+
+
+def cafcass(args: argparse.Namespace) -> None:
+    import duckdb
+
+    from justicelink.linkage import load_register
+    from justicelink.linkage.cascade import run_cascade
+    from justicelink.linkage.contract import _clean_sql
+    from justicelink.linkage.evaluate import accuracy
+    from justicelink.synth import generate
+
+    with tempfile.TemporaryDirectory() as tmp_s:
+        tmp = Path(tmp_s)
+        w = generate(
+            tmp / "w", people=args.people, seed=args.seed, datasets=("CAFW",), progress=False
+        )
+        v = load_register(w.register_dir, tmp / "linkage", b"k" * 32)
+        con = duckdb.connect()
+        con.execute(
+            f"""CREATE TEMP TABLE rec_raw AS SELECT row_number() OVER () AS system_id, PERSON_ID,
+                NHS_NUMBER AS nhs_number, FORENAME AS forename, SURNAME AS surname,
+                strftime(strptime(DOB, '%d/%m/%Y'), '%Y-%m-%d') AS dob, SEX AS sex, POSTCODE AS postcode
+                FROM read_csv('{w.extracts["CAFW"]}/CAFCASS_PERSON.csv', all_varchar = true)"""
+        )
+        con.execute(f"CREATE TEMP TABLE rec AS {_clean_sql('rec', 'system_id', False)}")
+        con.execute(
+            f"""CREATE TEMP TABLE truth AS SELECT r.system_id, t.register_person_id AS person_id,
+                   date_sub('year', CAST(r.dob AS DATE), DATE '2020-01-01') >= 18 AS adult,
+                   r.nhs_number IS NULL AS no_nhs
+                FROM rec_raw r JOIN read_parquet('{w.truth_dir}/CAFW_CAFCASS_PERSON.parquet') t
+                ON t.record_id = r.PERSON_ID"""
+        )
+        for mode in ("cascade", "splink-only"):
+            res = run_cascade(
+                con,
+                "rec",
+                f"read_parquet('{v.person}')",
+                register=v,
+                deterministic=mode == "cascade",
+            )
+            overall = accuracy(con, "matched", "truth")["all"]
+            adults = accuracy(con, "matched", "truth", where="t.adult AND t.no_nhs")["all"]
+            by = accuracy(con, "matched", "truth", group_by="r.alf_sts_cd", statuses=(1, 4, 39, 35))
+            print(f"{mode}: counts {res.counts}; pairs {res.pairs:,}")
+            print(f"  overall {json.dumps(overall.as_dict())}")
+            print(f"  adults without an NHS number {json.dumps(adults.as_dict())}")
+            for k, a in by.items():
+                print(f"  status {k}: {json.dumps(a.as_dict())}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    s = sub.add_parser("scale")
+    s.add_argument("--register", type=int, default=3_000_000)
+    s.add_argument("--records", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
+    s.add_argument(
+        "--plain-max", type=int, default=1_000_000, help="largest size for the plain Splink run"
+    )
+    c = sub.add_parser("cafcass")
+    c.add_argument("--people", type=int, default=1_000_000)
+    c.add_argument("--seed", type=int, default=20150401)
+    args = ap.parse_args()
+    scale(args) if args.cmd == "scale" else cafcass(args)
+
+
+if __name__ == "__main__":
+    main()
