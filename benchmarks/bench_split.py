@@ -91,13 +91,21 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--rows", type=int, nargs="+", default=[100_000, 1_000_000, 10_000_000])
     ap.add_argument("--format", choices=("csv", "parquet"), default="csv")
+    ap.add_argument("--make", nargs=3, help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.make:
+        make_extract(Path(args.make[0]), int(args.make[1]), args.make[2])
+        return
     print(f"| rows ({args.format}) | wall (s) | rows/s | peak RSS (MiB) |")
     print("|---|---|---|---|")
     for n in args.rows:
         with tempfile.TemporaryDirectory() as tmp:
             src = Path(tmp) / f"EDDS.{args.format}"
-            make_extract(src, n, args.format)
+            # build the data in its own process: a child's peak RSS would otherwise start
+            # from this process's (Linux keeps ru_maxrss across fork and exec)
+            subprocess.run(
+                [sys.executable, __file__, "--make", str(src), str(n), args.format], check=True
+            )
             out = subprocess.run(
                 [sys.executable, "-c", CHILD, tmp, str(src)], capture_output=True, text=True
             )

@@ -37,3 +37,21 @@ def demo_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("demo") / "home"
     run_demo(root, people=DEMO_PEOPLE, seed=11, console=Console(quiet=True))
     return root
+
+
+@pytest.fixture(scope="session")
+def pg_server():
+    from pg import postgres_server
+
+    with postgres_server() as url:
+        yield url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def control_url(request, tmp_path: Path) -> str:
+    """The control-plane database: every control test runs on SQLite and on PostgreSQL 15."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'control.db'}"
+    from pg import fresh_database
+
+    return fresh_database(request.getfixturevalue("pg_server"))

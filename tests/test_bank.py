@@ -85,7 +85,13 @@ def test_identifier_column_is_refused(submission, zones, tmp_path: Path) -> None
 
 
 @pytest.mark.parametrize(
-    "value,what", [("401 023 2137", "NHS numbers"), ("CF10 1AB", "full postcodes")]
+    "value,what",
+    [
+        ("401 023 2137", "NHS numbers"),
+        ("CF10 1AB", "full postcodes"),
+        ("14/03/2010", "full dates"),
+        ("2010-03-14", "full dates"),
+    ],
 )
 def test_identifier_values_in_content_are_refused(
     submission, zones, tmp_path: Path, value: str, what: str

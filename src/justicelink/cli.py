@@ -16,7 +16,7 @@ from rich.table import Table
 
 from justicelink import bank as bank_zone
 from justicelink import platform as pf
-from justicelink.formats import JusticelinkError
+from justicelink.formats import JusticelinkError, RefusedError
 
 F = TypeVar("F", bound=Callable[..., Any])
 console = Console()
@@ -275,12 +275,159 @@ def bank_load(
 
 @bank_app.command("catalogue")
 @refusals
-def bank_catalogue(home: HomeOpt = Path("demo-home")) -> None:
-    """Datasets, versions, tables, row counts and linkage rates."""
+def bank_catalogue(
+    home: HomeOpt = Path("demo-home"),
+    dictionary: Annotated[
+        str | None, typer.Option("--dictionary", help="Show this dataset's data dictionary.")
+    ] = None,
+) -> None:
+    """Datasets, versions, tables, row counts and linkage rates (or one dataset's dictionary)."""
+    if dictionary:
+        t = Table("table", "column", "class", "type", "description")
+        for r in bank_zone.dictionary(dictionary):
+            t.add_row(r["table"], r["column"], r["class"], r["type"], r["description"])
+        console.print(t)
+        return
     t = Table("dataset", "version", "table", "rows", "linked (1,4,39)")
     for v in bank_zone.versions(pf.Home(home).bank):
         for table, rows in sorted(v.info["rows"].items()):
             t.add_row(v.dataset, v.version, table, f"{rows:,}", f"{v.info['linkage']['rate']:.1%}")
+    console.print(t)
+
+
+user_app = typer.Typer(help="Users and roles.", no_args_is_help=True)
+token_app = typer.Typer(help="API tokens (scoped, expiring).", no_args_is_help=True)
+application_app = typer.Typer(help="Project applications.", no_args_is_help=True)
+control_app.add_typer(user_app, name="user")
+control_app.add_typer(token_app, name="token")
+control_app.add_typer(application_app, name="application")
+ActorOpt = Annotated[str, typer.Option("--as", help="Who is doing this (audited).")]
+
+
+def _cp(home: Path):  # type: ignore[no-untyped-def]
+    return pf.Home(home).control_plane()
+
+
+@user_app.command("add")
+@refusals
+def user_add(
+    username: str,
+    role: Annotated[
+        str,
+        typer.Option("--role", help="data_manager, governance, researcher, output_checker, admin"),
+    ],
+    name: Annotated[str, typer.Option("--name", help="Display name.")],
+    as_user: ActorOpt,
+    home: HomeOpt = Path("demo-home"),
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read a password from standard input.")
+    ] = False,
+) -> None:
+    """Create a user (optionally with a password, hashed with argon2id)."""
+    password = sys.stdin.readline().rstrip("\n") if password_stdin else None
+    cp = _cp(home)
+    try:
+        first_admin = as_user == "bootstrap" and not cp.users_by_role() and role == "admin"
+        if not first_admin and cp.role(as_user) != "admin":
+            raise RefusedError(f"{as_user} is not an admin; only admins create users")
+        cp.add_user(username, role, name, actor=as_user, password=password)
+    finally:
+        cp.close()
+    console.print(f"user {username} ({role}) created")
+
+
+@token_app.command("create")
+@refusals
+def token_create(
+    username: str,
+    scope: Annotated[list[str], typer.Option("--scope", help="Repeat for several scopes.")],
+    as_user: ActorOpt,
+    days: Annotated[float, typer.Option("--days")] = 30.0,
+    home: HomeOpt = Path("demo-home"),
+) -> None:
+    """Create an API token; it is printed once and stored only as a hash."""
+    cp = _cp(home)
+    try:
+        if cp.role(as_user) != "admin" and as_user != username:
+            raise RefusedError("only an admin creates tokens for someone else")
+        token = cp.create_token(username, scope, days=days, actor=as_user)
+    finally:
+        cp.close()
+    console.print(token, highlight=False, soft_wrap=True)
+
+
+@token_app.command("revoke")
+@refusals
+def token_revoke(token_id: str, as_user: ActorOpt, home: HomeOpt = Path("demo-home")) -> None:
+    """Revoke a token by its id (the part after 'jl_')."""
+    cp = _cp(home)
+    try:
+        cp.revoke_token(token_id, actor=as_user)
+    finally:
+        cp.close()
+    console.print(f"token {token_id} revoked")
+
+
+@application_app.command("submit")
+@refusals
+def application_submit(file: Path, as_user: ActorOpt, home: HomeOpt = Path("demo-home")) -> None:
+    """Submit an application from a TOML file (title, purpose, lay_summary, start_date, end_date,
+    researchers, and [datasets.<CODE>] tables = [columns])."""
+    import tomllib
+    from datetime import date as _date
+
+    from justicelink.control import Application
+
+    raw = tomllib.loads(file.read_text(encoding="utf-8"))
+    try:
+        app_ = Application(
+            title=raw["title"], purpose=raw["purpose"], lay_summary=raw["lay_summary"],
+            datasets={ds: {t: list(c) for t, c in tables.items()} for ds, tables in raw["datasets"].items()},
+            researchers=list(raw.get("researchers", [])),
+            start_date=_date.fromisoformat(str(raw["start_date"])), end_date=_date.fromisoformat(str(raw["end_date"])),
+        )  # fmt: skip
+    except KeyError as exc:
+        raise typer.BadParameter(f"{file}: missing {exc.args[0]!r}") from None
+    cp = _cp(home)
+    try:
+        pid = cp.submit(as_user, app_)
+    finally:
+        cp.close()
+    console.print(f"application submitted as project {pid}")
+
+
+@control_app.command("decide")
+@refusals
+def control_decide(
+    project: str,
+    decision: Annotated[str, typer.Option("--decision", help="approve, reject or request_changes")],
+    reason: Annotated[str, typer.Option("--reason")],
+    as_user: ActorOpt,
+    home: HomeOpt = Path("demo-home"),
+) -> None:
+    """Record a governance decision (never on your own application)."""
+    cp = _cp(home)
+    try:
+        status = cp.decide(project, as_user, decision, reason)
+    finally:
+        cp.close()
+    console.print(f"project {project}: {status}")
+
+
+@audit_app.command("show")
+@refusals
+def audit_show(
+    home: HomeOpt = Path("demo-home"), last: Annotated[int, typer.Option("--last")] = 20
+) -> None:
+    """The most recent audit entries."""
+    cp = _cp(home)
+    try:
+        entries = cp.audit_entries()[-last:]
+    finally:
+        cp.close()
+    t = Table("seq", "at", "actor", "action", "object")
+    for e in entries:
+        t.add_row(str(e["seq"]), e["at"][:19], e["actor"], e["action"], e["object"])
     console.print(t)
 
 
@@ -310,6 +457,22 @@ def project_provision(
     """Provision an approved project's tables under its own key."""
     p = pf.provision_project(pf.Home(home), project, as_user, refresh=refresh)
     console.print(f"project {project}: {len(p.tables)} tables pinned to {p.pins}")
+
+
+@project_app.command("revoke")
+@refusals
+def project_revoke(
+    project: str,
+    reason: Annotated[str, typer.Option("--reason")],
+    as_user: ActorOpt,
+    home: HomeOpt = Path("demo-home"),
+) -> None:
+    """Revoke a project: no more sessions; its store and key are withdrawn."""
+    moved = pf.revoke_project(pf.Home(home), project, as_user, reason)
+    console.print(
+        f"project {project} revoked; store and key removed"
+        + (f"; workspace moved to {moved}" if moved else "")
+    )
 
 
 @workspace_app.command("sql")

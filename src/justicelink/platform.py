@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -64,7 +65,11 @@ class Home:
             d.mkdir(parents=True, exist_ok=True)
 
     def control_plane(self) -> ControlPlane:
-        return ControlPlane.open(self.control)
+        """SQLite in the home by default; JUSTICELINK_CONTROL_URL selects a server database
+        (e.g. postgresql+psycopg://user@host/db)."""
+        return ControlPlane.open(
+            self.control, url=os.environ.get("JUSTICELINK_CONTROL_URL") or None
+        )
 
     def recipient(self, zone_dir: Path, zone: str) -> str:
         return ZoneKeys.open(zone_dir, zone).recipient
@@ -135,6 +140,23 @@ def provision_project(
             tables=sorted(result.tables),
         )
         return result
+    finally:
+        cp.close()
+
+
+def revoke_project(home: Home, project_id: str, actor: str, reason: str) -> Path | None:
+    """Governance revokes; the project's store and key are withdrawn at once. Audited."""
+    cp = home.control_plane()
+    try:
+        cp.revoke(project_id, actor, reason)
+        moved = projects.withdraw(home.projects, project_id)
+        cp.audit(
+            actor,
+            "project.withdraw",
+            f"project:{project_id}",
+            workspace_moved_to=str(moved) if moved else None,
+        )
+        return moved
     finally:
         cp.close()
 

@@ -14,12 +14,19 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select
+from sqlalchemy import Column, Connection, Integer, Table, func, insert, select, text, update
 
-from justicelink.control.schema import audit_log
+from justicelink.control.schema import audit_log, metadata
 from justicelink.formats import write_json_atomic
 
 GENESIS = "0" * 64
+# a one-row table whose update takes the database write lock before the head is read (SQLite)
+audit_head = Table(
+    "audit_head",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("n", Integer, nullable=False),
+)
 
 
 def entry_hash(
@@ -32,6 +39,12 @@ def entry_hash(
 def append(
     conn: Connection, anchor: Path, actor: str, action: str, obj: str, details: dict[str, Any]
 ) -> int:
+    """Append one entry inside the caller's transaction. Appends are serialised: an advisory
+    transaction lock on PostgreSQL; on SQLite the write lock is taken before reading the head."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(7431)"))
+    else:
+        conn.execute(update(audit_head).where(audit_head.c.id == 1).values(n=audit_head.c.n + 1))
     last = conn.execute(
         select(audit_log.c.seq, audit_log.c.hash).order_by(audit_log.c.seq.desc()).limit(1)
     ).first()
@@ -52,8 +65,15 @@ def append(
             hash=h,
         )
     )
-    write_json_atomic(anchor, {"seq": seq, "hash": h})
+    # the anchor moves only once the transaction has committed (see ControlPlane._tx)
+    conn.info["audit_head"] = (anchor, {"seq": seq, "hash": h})
     return seq
+
+
+def publish_head(conn_info: dict) -> None:
+    pending = conn_info.pop("audit_head", None)
+    if pending:
+        write_json_atomic(pending[0], pending[1])
 
 
 @dataclass(frozen=True)

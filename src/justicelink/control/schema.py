@@ -20,6 +20,10 @@ metadata = MetaData()
 
 ROLES = ("data_manager", "governance", "researcher", "output_checker", "admin")
 PROJECT_STATES = ("submitted", "approved", "rejected", "changes_requested", "revoked")
+SCOPES = (
+    "workspace:query", "airlock:submit", "airlock:review", "project:provision",
+    "governance:decide", "admin",
+)  # fmt: skip
 
 users = Table(
     "users",
@@ -27,7 +31,20 @@ users = Table(
     Column("username", String(64), primary_key=True),
     Column("display_name", String(200), nullable=False),
     Column("role", String(32), nullable=False),
+    Column("password_hash", String(200), nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("token_id", String(32), primary_key=True),
+    Column("username", String(64), ForeignKey("users.username"), nullable=False),
+    Column("token_sha256", String(64), nullable=False, unique=True),
+    Column("scopes", JSON, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("revoked_at", DateTime(timezone=True), nullable=True),
 )
 
 projects = Table(

@@ -6,6 +6,7 @@ from justicelink.projects.provision import (
     project_dir,
     provision,
     store_path,
+    withdraw,
     workspace_path,
 )
 
@@ -16,5 +17,6 @@ __all__ = [
     "provision",
     "store_path",
     "table_name",
+    "withdraw",
     "workspace_path",
 ]

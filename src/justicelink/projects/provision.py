@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,7 +21,7 @@ import pyarrow.parquet as pq
 from justicelink.crypto import ZoneKeys, check_no_collisions, prf_sql
 from justicelink.formats import ProjectGrant, RefusedError, write_json_atomic
 from justicelink.projects.naming import project_column, table_name
-from justicelink.specs import load_spec
+from justicelink.specs import available_specs, load_spec
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,78 @@ def _dataset_versions(bank_dir: Path, dataset: str) -> list[str]:
     )
 
 
+@dataclass(frozen=True)
+class _Item:
+    dataset: str
+    bank_table: str
+    version: str
+    src: Path
+    columns: list[str]
+    keyed: set[str]
+    name: str
+
+
+def _identifier_names() -> set[str]:
+    """Every column a spec classes as an identifier or drops: never provisioned, whatever the
+    approval says (minimisation: WOB not DOB, LSOA not postcode)."""
+    names: set[str] = set()
+    for ds in available_specs():
+        for t in load_spec(ds).tables:
+            names |= {c.name for c in t.columns if c.cls in ("identifier", "drop")}
+    return names
+
+
+def _plan(grant: ProjectGrant, bank_dir: Path, pins: dict[str, str]) -> list[_Item]:
+    forbidden = _identifier_names()
+    plan = []
+    for ds, tables in sorted(grant.datasets.items()):
+        version = pins[ds]
+        for bank_table, columns in sorted(tables.items()):
+            src = Path(bank_dir) / "datasets" / ds / version / f"{bank_table}.parquet"
+            if not src.is_file():
+                raise RefusedError(f"{ds} version {version} has no table {bank_table}")
+            blocked = [c for c in columns if c in forbidden]
+            if blocked:
+                raise RefusedError(
+                    f"{ds}.{bank_table}: columns {blocked} are identifiers; projects receive "
+                    "WOB, not dates of birth, and LSOA, not postcodes (minimisation)"
+                )
+            available_cols = pq.read_schema(src).names
+            unknown = [c for c in columns if c not in available_cols]
+            if unknown:
+                raise RefusedError(
+                    f"{ds}.{bank_table} has no columns {unknown}; approval names columns the bank does not hold"
+                )
+            plan.append(
+                _Item(ds, bank_table, version, src, list(columns), _keyed_columns(ds, bank_table) & set(columns),
+                      table_name(ds, bank_table, version))
+            )  # fmt: skip
+    return plan
+
+
+def _build_maps(
+    con: duckdb.DuckDBPyConnection, plan: list[_Item], key: bytes, project_id: str
+) -> None:
+    """One pseudonym map per key domain: every ALF of the project (so ALF_PE joins across
+    datasets), and each dataset's native keys. Each distinct value is keyed once, and a map whose
+    pseudonyms are not all distinct is refused: that is the project-wide collision check."""
+    domains: dict[str, list[str]] = {}
+    for item in plan:
+        for c in sorted(item.keyed):
+            domain = "alf" if c.endswith("ALF_E") else f"nk_{item.dataset}"
+            domains.setdefault(domain, []).append(
+                f"SELECT \"{c}\" AS v FROM read_parquet('{item.src}')"
+            )
+    for domain, parts in domains.items():
+        con.execute(
+            f'CREATE TEMP TABLE "map_{domain}" AS SELECT v, {prf_sql(key, "v")} AS pe '
+            f"FROM (SELECT DISTINCT v FROM ({' UNION ALL '.join(parts)}) WHERE v IS NOT NULL)"
+        )
+        check_no_collisions(
+            con, f'"map_{domain}"', "v", "pe", what=f"project {project_id} {domain} pseudonyms"
+        )
+
+
 def provision(
     grant: ProjectGrant, bank_dir: Path, projects_root: Path, *, refresh: bool = False
 ) -> Provisioned:
@@ -89,56 +162,36 @@ def provision(
     store.parent.mkdir(parents=True, exist_ok=True)
     tmp = store.with_name(f".tmp-{store.name}")
     tmp.unlink(missing_ok=True)
-    con = duckdb.connect(str(tmp))
+    spill = store.parent / ".tmp-spill"
+    con = duckdb.connect(
+        str(tmp),
+        config={"temp_directory": str(spill), "threads": "2", "preserve_insertion_order": "false"},
+    )
     counts: dict[str, int] = {}
-    alf_selects: list[str] = []
     try:
-        for ds, tables in sorted(grant.datasets.items()):
-            version = pins[ds]
-            for bank_table, columns in sorted(tables.items()):
-                src = Path(bank_dir) / "datasets" / ds / version / f"{bank_table}.parquet"
-                if not src.is_file():
-                    raise RefusedError(f"{ds} version {version} has no table {bank_table}")
-                available_cols = pq.read_schema(src).names
-                unknown = [c for c in columns if c not in available_cols]
-                if unknown:
-                    raise RefusedError(
-                        f"{ds}.{bank_table} has no columns {unknown}; approval names columns the bank does not hold"
-                    )
-                keyed = _keyed_columns(ds, bank_table)
-                select = []
-                for c in columns:
-                    if c in keyed:
-                        select.append(
-                            f'{prf_sql(key, chr(34) + c + chr(34))} AS "{project_column(c)}"'
-                        )
-                    else:
-                        select.append(f'"{c}"')
-                name = table_name(ds, bank_table, version)
-                con.execute(
-                    f"CREATE TABLE \"{name}\" AS SELECT {', '.join(select)} FROM read_parquet('{src}')"
-                )
-                counts[name] = con.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0]  # type: ignore[index]
-                for c in columns:
-                    if c in keyed:
-                        check_no_collisions(
-                            con,
-                            f"(SELECT \"{c}\" AS s, {prf_sql(key, chr(34) + c + chr(34))} AS p FROM read_parquet('{src}'))",
-                            "s", "p", what=f"{name}.{project_column(c)}",
-                        )  # fmt: skip
-                        if c.endswith("ALF_E"):
-                            alf_selects.append(f"SELECT \"{c}\" AS s FROM read_parquet('{src}')")
-        if alf_selects:
-            check_no_collisions(
-                con,
-                f"(SELECT s, {prf_sql(key, 's')} AS p FROM ({' UNION ALL '.join(alf_selects)}))",
-                "s", "p", what=f"project {grant.project_id} ALF_PE",
-            )  # fmt: skip
+        plan = _plan(grant, bank_dir, pins)
+        _build_maps(con, plan, key, grant.project_id)
+        for item in plan:
+            joins, select = [], []
+            for i, c in enumerate(item.columns):
+                if c in item.keyed:
+                    domain = "alf" if c.endswith("ALF_E") else f"nk_{item.dataset}"
+                    joins.append(f'LEFT JOIN "map_{domain}" k{i} ON k{i}.v = t."{c}"')
+                    select.append(f'k{i}.pe AS "{project_column(c)}"')
+                else:
+                    select.append(f't."{c}"')
+            con.execute(
+                f'CREATE TABLE "{item.name}" AS SELECT {", ".join(select)} '
+                f"FROM read_parquet('{item.src}') t {' '.join(joins)}"
+            )
+            counts[item.name] = con.execute(f'SELECT count(*) FROM "{item.name}"').fetchone()[0]  # type: ignore[index]
         con.execute("CHECKPOINT")
     except BaseException:
         con.close()
         tmp.unlink(missing_ok=True)
+        shutil.rmtree(spill, ignore_errors=True)
         raise
+    shutil.rmtree(spill, ignore_errors=True)
     con.close()
     os.replace(tmp, store)
     ws = workspace_path(projects_root, grant.project_id)
@@ -158,3 +211,24 @@ def provision(
         },
     )
     return Provisioned(grant.project_id, store, ws, counts, pins)
+
+
+def withdraw(projects_root: Path, project_id: str) -> Path | None:
+    """Remove a revoked or expired project's access: its store and its key are deleted (no
+    pseudonym can be recomputed); its workspace is moved aside, out of every session's reach,
+    for governance to decide on. Returns where the workspace went."""
+    folder = project_dir(projects_root, project_id)
+    if not folder.is_dir():
+        return None
+    shutil.rmtree(folder / "store", ignore_errors=True)
+    shutil.rmtree(folder / "keys", ignore_errors=True)
+    moved = None
+    if (folder / "workspace").is_dir():
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+        moved = Path(projects_root) / ".withdrawn" / f"{project_id}-{stamp}"
+        moved.parent.mkdir(parents=True, exist_ok=True)
+        os.chmod(moved.parent, 0o700)
+        shutil.move(str(folder / "workspace"), str(moved))
+    (folder / "project.json").unlink(missing_ok=True)
+    folder.rmdir() if not any(folder.iterdir()) else None
+    return moved

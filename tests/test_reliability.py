@@ -1,0 +1,157 @@
+"""Kill the bank load and the provisioning with SIGKILL at many points (real subprocesses).
+
+After every kill: the previous version is intact, no partial version is visible, and running
+again succeeds.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+import pyarrow.parquet as pq
+import pytest
+
+from justicelink import bank
+from justicelink.crypto import load_recipient
+from justicelink.formats import ProjectGrant
+from justicelink.linkage import load_register, run_submission
+from justicelink.projects import provision, store_path
+from justicelink.provider import split
+from justicelink.specs import load_spec
+
+KILLS = 10
+
+
+def _digest(folder: Path) -> dict[str, str]:
+    return {
+        p.name: hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.iterdir())
+        if p.is_file()
+    }
+
+
+def _run_and_kill(code: str, args: list[str], after: float) -> bool:
+    """Start the job, SIGKILL it after ``after`` seconds; True if it finished first."""
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code, *args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        proc.wait(timeout=after)
+        return True
+    except subprocess.TimeoutExpired:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        return False
+
+
+def _timed(code: str, args: list[str]) -> float:
+    t = time.perf_counter()
+    subprocess.run([sys.executable, "-c", code, *args], check=True, capture_output=True)
+    return time.perf_counter() - t
+
+
+@pytest.fixture(scope="module")
+def loaded(world, tmp_path_factory: pytest.TempPathFactory):
+    from justicelink.crypto import ZoneKeys
+
+    root = tmp_path_factory.mktemp("rel")
+    keys = {z: ZoneKeys.create(root / z, z) for z in ("provider", "linkage", "bank")}
+    load_register(world.register_dir, root / "linkage", keys["linkage"].prf_key())
+    split(
+        load_spec("WLGP"), world.extracts["WLGP"], root / "sub",
+        linkage_recipient=load_recipient(keys["linkage"].recipient),
+        bank_recipient=load_recipient(keys["bank"].recipient), provider_key=keys["provider"].prf_key(),
+    )  # fmt: skip
+    run = run_submission(
+        root / "sub" / "linkage",
+        root / "linkage",
+        load_recipient(keys["bank"].recipient),
+        probabilistic=False,
+    )
+    first = bank.load(root / "sub" / "bank", run.outbox, root / "bank", refresh_date="20250101")
+    return {"root": root, "content": root / "sub" / "bank", "alf": run.outbox, "first": first}
+
+
+LOAD = "import sys; from justicelink import bank; bank.load(sys.argv[1], sys.argv[2], sys.argv[3], refresh_date='20250201')"
+
+
+def _check_bank(root: Path, first_digest: dict[str, str]) -> None:
+    for v in bank.versions(root / "bank"):
+        info = v.info
+        for table, rows in info["rows"].items():
+            assert pq.read_metadata(v.table_path(table)).num_rows == rows, (
+                f"partial table in {v.version}"
+            )
+    assert _digest(root / "bank" / "datasets" / "WLGP" / "20250101") == first_digest
+
+
+def test_bank_load_survives_sigkill(loaded) -> None:
+    root = loaded["root"]
+    first_digest = _digest(loaded["first"].folder)
+    args = [str(loaded["content"]), str(loaded["alf"]), str(root / "bank")]
+    full = _timed(LOAD, args)
+    shutil.rmtree(root / "bank" / "datasets" / "WLGP" / "20250201")
+    finished = 0
+    for i in range(KILLS):
+        done = _run_and_kill(LOAD, args, after=0.3 + (full - 0.3) * i / KILLS)
+        _check_bank(root, first_digest)
+        new = root / "bank" / "datasets" / "WLGP" / "20250201"
+        if done:
+            finished += 1
+            assert new.is_dir()
+        if new.exists():  # complete (checked above); remove it to try the next kill point
+            shutil.rmtree(new)
+    assert finished < KILLS, "no run was actually interrupted"
+    subprocess.run([sys.executable, "-c", LOAD, *args], check=True, capture_output=True)
+    _check_bank(root, first_digest)
+    assert [v.version for v in bank.versions(root / "bank")] == ["20250101", "20250201"]
+
+
+PROVISION = (
+    "import sys, json; from pathlib import Path; from justicelink.formats import ProjectGrant; "
+    "from justicelink.projects import provision; g = ProjectGrant(**json.loads(sys.argv[1])); "
+    "provision(g, Path(sys.argv[2]), Path(sys.argv[3]), refresh=True)"
+)
+
+
+def test_provisioning_survives_sigkill(loaded) -> None:
+    root = loaded["root"]
+    tables = {
+        t: pq.read_schema(loaded["first"].folder / f"{t}.parquet").names
+        for t in loaded["first"].rows
+    }
+    grant = ProjectGrant(project_id="0077", title="t", datasets={"WLGP": tables})
+    first = provision(grant, root / "bank", root / "projects")
+    store = store_path(root / "projects", grant)
+
+    def check() -> None:
+        con = duckdb.connect(str(store), read_only=True)
+        names = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+        assert len(names) == len(tables), "a partial store is visible"
+        for name in names:
+            n = con.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0]
+            assert n == first.tables.get(name, n)
+        con.close()
+        json.loads((root / "projects" / "0077" / "project.json").read_text())
+
+    payload = json.dumps(
+        {"project_id": grant.project_id, "title": grant.title, "datasets": grant.datasets}
+    )
+    args = [payload, str(root / "bank"), str(root / "projects")]
+    full = _timed(PROVISION, args)
+    interrupted = 0
+    for i in range(KILLS):
+        if not _run_and_kill(PROVISION, args, after=0.3 + (full - 0.3) * i / KILLS):
+            interrupted += 1
+        check()
+    assert interrupted > 0
+    subprocess.run([sys.executable, "-c", PROVISION, *args], check=True, capture_output=True)
+    check()
