@@ -97,3 +97,30 @@ def test_queries_are_audited_without_rows(demo_home: Path) -> None:
     hit = [e for e in entries if e["action"] == "workspace.query" and digest in e["details"]]
     assert hit and hit[-1]["actor"] == "rhys" and hit[-1]["object"] == f"project:{pid}"
     assert "42" not in hit[-1]["details"].replace(digest, "")
+
+
+def test_notebook_api_returns_frames(demo_home: Path) -> None:
+    home, demo = _home(demo_home)
+    pid = sorted(demo["projects"])[0]
+    ver = demo["projects"][pid]["pins"]["CAFW"]
+    with pf.open_session(home, pid, "rhys") as s:
+        frame = s.pandas(
+            f"SELECT GNDR_CD, count(*) AS n FROM SAIL{pid}V.CAFW_CAFCASS_ALF_{ver} GROUP BY 1 ORDER BY 1"
+        )
+    assert list(frame.columns) == ["GNDR_CD", "n"] and frame["n"].sum() > 0
+
+
+def test_airlock_is_the_only_way_out(demo_home: Path) -> None:
+    """The researcher cannot write a file from the workspace; the released folder is filled only
+    by an approved request, and only checkers (or the author) see requests."""
+    home, demo = _home(demo_home)
+    pid = sorted(demo["projects"])[0]
+    with pf.open_session(home, pid, "rhys") as s:
+        for sql in (f"COPY (SELECT 1) TO '{demo_home}/x.csv'", f"EXPORT DATABASE '{demo_home}/x'"):
+            with pytest.raises(QueryRefused):
+                s.query(sql)
+    released = sorted(p.name for p in (demo_home / "airlock" / "released").iterdir())
+    assert released == [demo["airlock_request"]]
+    with pytest.raises(RefusedError, match="may not see"):
+        pf.airlock_view(home, demo["airlock_request"], "rowan")
+    assert pf.airlock_view(home, demo["airlock_request"], "olwen").state == "released"

@@ -502,9 +502,49 @@ def airlock_example(
     project: Annotated[str, typer.Option("--project")] = "0001",
     as_user: Annotated[str, typer.Option("--as")] = "rhys",
 ) -> None:
-    """Run the example analysis as a researcher and send it through the airlock checks."""
+    """Run the example analysis as a researcher and submit it to the airlock."""
     req = pf.run_example_analysis(pf.Home(home), project, as_user)
-    console.print(f"request {req.request_id}: {req.status}; report {req.report}")
+    console.print(
+        f"request {req.request_id}: submitted; ACRO outcomes {req.outcomes}; report {req.report}"
+    )
+
+
+@airlock_app.command("show")
+@refusals
+def airlock_show(request: str, as_user: ActorOpt, home: HomeOpt = Path("demo-home")) -> None:
+    """A request's state, outputs and reviews (its author and output checkers only; audited)."""
+    state = pf.airlock_view(pf.Home(home), request, as_user)
+    console.print(
+        f"request {state.request_id} (project {state.project_id}, author {state.author}): [bold]{state.state}[/]"
+    )
+    t = Table("output", "ACRO / differencing status", "justification")
+    for uid, o in state.outputs.items():
+        t.add_row(uid, o["status"], o.get("justification", ""))
+    console.print(t)
+    for r in state.reviews:
+        console.print(f"review by {r.checker}: {r.vote} — {r.comment}")
+
+
+@airlock_app.command("review")
+@refusals
+def airlock_review_cmd(
+    request: str,
+    vote: Annotated[str, typer.Option("--vote", help="approve, return or reject")],
+    as_user: ActorOpt,
+    comment: Annotated[str, typer.Option("--comment")] = "",
+    home: HomeOpt = Path("demo-home"),
+) -> None:
+    """An output checker's review (two different checkers; never the author)."""
+    state = pf.airlock_review(pf.Home(home), request, as_user, vote, comment)
+    console.print(f"request {request}: {state}")
+
+
+@airlock_app.command("release")
+@refusals
+def airlock_release_cmd(request: str, as_user: ActorOpt, home: HomeOpt = Path("demo-home")) -> None:
+    """Write an approved request's outputs, with checksums: the only way out."""
+    dest = pf.airlock_release(pf.Home(home), request, as_user)
+    console.print(f"request {request} released to {dest}")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -149,11 +149,17 @@ def run_demo(
         "provision two projects, each under its own key (ALF_PE)",
         lambda: {pid: pf.provision_project(home, pid, "dana") for pid in pids.values()},
     )
-    req = step(
-        7,
-        "researcher query, minimum-cell-count check, airlock report",
-        lambda: pf.run_example_analysis(home, pids["newborns"], "rhys"),
-    )
+
+    def airlock_flow() -> Any:
+        req = pf.run_example_analysis(home, pids["newborns"], "rhys")
+        pf.airlock_review(
+            home, req.request_id, "olwen", "approve", "Counts of 10 or more; suppression applied."
+        )
+        pf.airlock_review(home, req.request_id, "owain", "approve", "Agree; no differencing risk.")
+        pf.airlock_release(home, req.request_id, "olwen")
+        return req
+
+    req = step(7, "researcher query, ACRO checks, two checkers approve, release", airlock_flow)
     cp = home.control_plane()
     try:
         users = cp.users_by_role()
@@ -183,6 +189,7 @@ def run_demo(
         "submissions": {ds: s.submission_id for ds, s in splits.items()},
         "linkage": {ds: {str(k): v for k, v in r.by_status.items()} for ds, r in runs.items()},
         "airlock_request": req.request_id,
+        "released": str((home.airlock / "released" / req.request_id).resolve()),
         "report": str(req.report.resolve()),
         "audit": {"entries": audit_ok.entries, "verified": audit_ok.ok},
         "seconds": round(time.perf_counter() - t_all, 1),

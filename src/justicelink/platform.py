@@ -10,6 +10,7 @@ import os
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pyarrow.parquet as pq
 
@@ -207,7 +208,88 @@ def audited_query(home: Home, session: ProjectSession, user: str, sql: str):  # 
         cp.close()
 
 
+def _role(home: Home, user: str) -> str:
+    cp = home.control_plane()
+    try:
+        return cp.role(user)
+    finally:
+        cp.close()
+
+
+def _audit(home: Home, actor: str, action: str, obj: str, **details: Any) -> None:
+    cp = home.control_plane()
+    try:
+        cp.audit(actor, action, obj, **details)
+    finally:
+        cp.close()
+
+
+def airlock_request(
+    home: Home,
+    project_id: str,
+    user: str,
+    builder: airlock.OutputBuilder,
+    *,
+    title: str,
+    description: str,
+    sql: str = "",
+) -> airlock.OutputRequest:
+    """A member of the project turns their ACRO session into a request and submits it."""
+    cp = home.control_plane()
+    try:
+        cp.require_member(project_id, user)
+    finally:
+        cp.close()
+    req = airlock.create_request(
+        home.airlock, project_id=project_id, author=user, builder=builder, title=title, description=description, sql=sql
+    )  # fmt: skip
+    _audit(home, user, "airlock.create", f"request:{req.request_id}", outcomes=req.outcomes)
+    state = airlock.act(home.airlock, req.request_id, "submit", user, _role(home, user))
+    _audit(home, user, "airlock.submit", f"request:{req.request_id}", state=state)
+    return req
+
+
+def airlock_review(home: Home, request_id: str, checker: str, vote: str, comment: str) -> str:
+    state = airlock.act(
+        home.airlock,
+        request_id,
+        "review",
+        checker,
+        _role(home, checker),
+        vote=vote,
+        comment=comment,
+    )
+    _audit(
+        home,
+        checker,
+        "airlock.review",
+        f"request:{request_id}",
+        vote=vote,
+        comment=comment,
+        state=state,
+    )
+    return state
+
+
+def airlock_release(home: Home, request_id: str, checker: str) -> Path:
+    dest = airlock.release(home.airlock, request_id, checker, _role(home, checker))
+    _audit(home, checker, "airlock.release", f"request:{request_id}", destination=str(dest))
+    return dest
+
+
+def airlock_view(home: Home, request_id: str, user: str) -> airlock.RequestState:
+    """Checkers and the author may look at a request; every look is audited."""
+    state = airlock.RequestState.load(airlock.request_folder(home.airlock, request_id))
+    role = _role(home, user)
+    if user != state.author and role != "output_checker":
+        _audit(home, user, "airlock.view.refused", f"request:{request_id}")
+        raise RefusedError(f"{user} may not see request {request_id}")
+    _audit(home, user, "airlock.view", f"request:{request_id}")
+    return state
+
+
 def run_example_analysis(home: Home, project_id: str, user: str) -> airlock.OutputRequest:
+    """The researcher counts children in care proceedings by year and asks for the table."""
     with open_session(home, project_id, user) as session:
 
         class Audited:
@@ -218,29 +300,18 @@ def run_example_analysis(home: Home, project_id: str, user: str) -> airlock.Outp
                 return audited_query(home, session, user, sql)
 
         result = analyses.children_in_care_proceedings_by_year(Audited())
-    req = airlock.submit(
-        home.airlock,
-        project_id=project_id,
-        author=user,
-        name=result.name,
+    frame = result.table.to_pandas()
+    builder = airlock.OutputBuilder()
+    builder.acro.crosstab(frame["issue_year"], frame.assign(measure="children")["measure"])
+    return airlock_request(
+        home,
+        project_id,
+        user,
+        builder,
         title=result.title,
         description=result.description,
-        table=result.table,
-        count_columns=result.count_columns,
-        label_column=result.label_column,
         sql=result.sql,
     )
-    cp = home.control_plane()
-    try:
-        cp.audit(
-            user,
-            "airlock.submit",
-            f"request:{req.request_id}",
-            suppressed_cells=req.suppressed_cells,
-        )
-    finally:
-        cp.close()
-    return req
 
 
 def write_demo_json(home: Home, data: dict) -> Path:

@@ -48,17 +48,16 @@ def children_in_care_proceedings_by_year(session: Session) -> AnalysisResult:
     app = latest_table(session, "CAFW_CAFCASS_APPLICATION")
     users = latest_table(session, "CAFW_CAFCASS_APPLICATIONSERVICEUSERS")
     alf = latest_table(session, "CAFW_CAFCASS_ALF")
-    # a child is counted once: by ALF_PE when linked (1, 4, 39), else by the Cafcass person id
-    sql = f"""SELECT CAST(year(a.CAP_ISSUEDATE) AS VARCHAR) AS issue_year,
-       count(DISTINCT CASE WHEN p.ALF_STS_CD IN (1, 4, 39) THEN 'A' || p.ALF_PE
-                           ELSE 'S' || u.RECORD2ID_PE END) AS children
+    # one row per child per year: counted by ACRO in the airlock step. A child is one person:
+    # by ALF_PE where linked (1, 4, 39), else by the Cafcass person id.
+    sql = f"""SELECT DISTINCT CAST(year(a.CAP_ISSUEDATE) AS VARCHAR) AS issue_year,
+       CASE WHEN p.ALF_STS_CD IN (1, 4, 39) THEN 'A' || p.ALF_PE ELSE 'S' || u.RECORD2ID_PE END AS child
 FROM {app} a
 JOIN {users} u
   ON u.RECORD1ID_PE = a.CAP_APPLICATIONID_PE AND u.RECORD2ROLEIDNAME = 'Subject'
 JOIN {alf} p ON p.SYSTEM_ID_PE = u.RECORD2ID_PE
 WHERE a.CAP_LAWTYPENAME = 'Public'
-  AND a.CAP_PRIMARYAPPLICATIONTYPENAME IN ('Care Order (s31)', 'Supervision Order (s31)')
-GROUP BY 1 ORDER BY 1"""
+  AND a.CAP_PRIMARYAPPLICATIONTYPENAME IN ('Care Order (s31)', 'Supervision Order (s31)')"""
     return AnalysisResult(
         name="children-in-care-proceedings-by-year",
         title="Children in s31 care proceedings, by year of issue",
@@ -72,5 +71,5 @@ GROUP BY 1 ORDER BY 1"""
         sql=sql,
         table=session.query(sql),
         count_columns=["children"],
-        label_column="issue_year",
+        label_column="issue_year",  # the table is record level: one row per child and year
     )

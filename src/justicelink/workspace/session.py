@@ -119,6 +119,10 @@ class ProjectSession:
         finally:
             timer.cancel()
 
+    def pandas(self, sql: str):  # type: ignore[no-untyped-def]
+        """The result as a pandas DataFrame (for notebooks inside the platform)."""
+        return self.query(sql).to_pandas()
+
     def close(self) -> None:
         self.con.close()
 
