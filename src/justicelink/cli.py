@@ -509,6 +509,22 @@ def airlock_example(
     )
 
 
+analyses_app = typer.Typer(help="Family-justice analyses.", no_args_is_help=True)
+app.add_typer(analyses_app, name="analyses")
+
+
+@analyses_app.command("run")
+@refusals
+def analyses_run(
+    project: str,
+    as_user: ActorOpt,
+    home: HomeOpt = Path("demo-home"),
+) -> None:
+    """Run the analyses in a project (as a member); outputs go to the airlock; report in the workspace."""
+    report, requests = pf.run_family_justice_analyses(pf.Home(home), project, as_user)
+    console.print(f"report {report}; airlock requests {requests}")
+
+
 @airlock_app.command("show")
 @refusals
 def airlock_show(request: str, as_user: ActorOpt, home: HomeOpt = Path("demo-home")) -> None:

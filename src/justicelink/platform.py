@@ -314,6 +314,47 @@ def run_example_analysis(home: Home, project_id: str, user: str) -> airlock.Outp
     )
 
 
+def run_family_justice_analyses(
+    home: Home, project_id: str, user: str
+) -> tuple[Path, dict[str, str]]:
+    """Newborns and recurrence, with sensitivity bands; every output is submitted to the airlock
+    (ACRO checks); the report stays in the project's workspace folder."""
+    with open_session(home, project_id, user) as session:
+
+        class Audited:
+            def __init__(self) -> None:
+                self.project_id = project_id
+
+            def query(self, sql: str):  # type: ignore[no-untyped-def]
+                return audited_query(home, session, user, sql)
+
+        newborn = analyses.newborns_in_care_proceedings(Audited())
+        recur = analyses.recurrent_proceedings(Audited())
+    requests: dict[str, str] = {}
+    b = airlock.OutputBuilder()
+    frame = newborn.record_level.to_pandas()
+    b.acro.crosstab(frame["birth_year"], frame["issued"])
+    requests["newborns"] = airlock_request(
+        home, project_id, user, b, title="Newborns in care proceedings by year of birth",
+        description="Newborn subjects of s31 applications by year of birth and days from birth to issue.", sql=newborn.sql,
+    ).request_id  # fmt: skip
+    b2 = airlock.OutputBuilder()
+    rframe = recur.record_level.to_pandas()
+    b2.acro.crosstab(rframe["age_band"], rframe["returned"])
+    requests["recurrence"] = airlock_request(
+        home, project_id, user, b2, title="Mothers returning to court by age at first case",
+        description="Mothers in s31 proceedings who came back to court, by age at their first case.",
+    ).request_id  # fmt: skip
+    report = (
+        projects.workspace_path(home.projects, project_id).parent
+        / "reports"
+        / "family-justice-analyses.html"
+    )
+    analyses.write_report(report, project_id, newborn, recur, requests)
+    _audit(home, user, "analyses.run", f"project:{project_id}", requests=requests)
+    return report, requests
+
+
 def write_demo_json(home: Home, data: dict) -> Path:
     path = home.root / "demo.json"
     path.write_text(json.dumps(data, indent=2, default=str) + "\n")

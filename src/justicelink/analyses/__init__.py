@@ -5,5 +5,18 @@ from justicelink.analyses.care_proceedings import (
     children_in_care_proceedings_by_year,
     latest_table,
 )
+from justicelink.analyses.newborns import FILTERS, NewbornResult, newborns_in_care_proceedings
+from justicelink.analyses.recurrence import RecurrenceResult, recurrent_proceedings
+from justicelink.analyses.report import write_report
 
-__all__ = ["AnalysisResult", "children_in_care_proceedings_by_year", "latest_table"]
+__all__ = [
+    "FILTERS",
+    "AnalysisResult",
+    "NewbornResult",
+    "RecurrenceResult",
+    "children_in_care_proceedings_by_year",
+    "latest_table",
+    "newborns_in_care_proceedings",
+    "recurrent_proceedings",
+    "write_report",
+]
