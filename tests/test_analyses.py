@@ -59,3 +59,36 @@ def test_analyses_go_through_the_airlock_and_report(demo_home: Path) -> None:
         state = json.loads((demo_home / "airlock" / "requests" / rid / "request.json").read_text())
         assert state["state"] == "submitted"
         assert (demo_home / "airlock" / "requests" / rid / "acro" / "results.json").is_file()
+
+
+def test_parents_health_recovers_the_planted_contrast(demo_home: Path) -> None:
+    """Tolerance: at the test size there are some 100-200 linked parents, so a share has a
+    sampling error of about 3.6 points; parents' shares must be within 4 standard errors (or 8
+    points) of the planted target, the comparison group's within 5 points of the population's,
+    and the difference must be significant for mental health and substance use. ED attendance
+    also comes from 30% of injuries and self-harm events, which lifts the population's 2-year
+    share from the planted 37% to about 40%: its comparison tolerance is 7 points."""
+    targets = _planted(demo_home)["health"]["targets_2y_before_first_case"]
+    names = {
+        "mental health": "mental_health",
+        "substance use": "substance_use",
+        "ED attendance": "ed_attendance",
+    }
+    with pf.open_session(pf.Home(demo_home), "0001", "rhys") as s:
+        result, cohort = analyses.parents_health(s)
+    for m in result["default (1, 4, 39)"]:
+        if m.measure not in names:
+            continue
+        t = targets[names[m.measure]]
+        se = (t["parents"] * (1 - t["parents"]) / m.parents) ** 0.5
+        assert abs(m.parents_share - t["parents"]) < max(4 * se, 0.08), (
+            m.measure,
+            m.parents_share,
+            t,
+        )
+        tol = 0.07 if m.measure == "ED attendance" else 0.05
+        assert abs(m.comparison_share - t["population"]) < tol, (m.measure, m.comparison_share, t)
+        assert m.parents_share > m.comparison_share
+        if m.measure != "ED attendance":
+            assert m.p_value < 0.05
+    assert set(cohort.group) == {"parents", "comparison"}

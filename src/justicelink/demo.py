@@ -160,6 +160,9 @@ def run_demo(
         return req
 
     req = step(7, "researcher query, ACRO checks, two checkers approve, release", airlock_flow)
+    analyses_report, analyses_requests = pf.run_family_justice_analyses(
+        home, pids["newborns"], "rhys"
+    )
     cp = home.control_plane()
     try:
         users = cp.users_by_role()
@@ -191,9 +194,14 @@ def run_demo(
         "airlock_request": req.request_id,
         "released": str((home.airlock / "released" / req.request_id).resolve()),
         "report": str(req.report.resolve()),
+        "analyses_report": str(analyses_report.resolve()),
+        "analyses_requests": analyses_requests,
         "audit": {"entries": audit_ok.entries, "verified": audit_ok.ok},
         "seconds": round(time.perf_counter() - t_all, 1),
     }
     pf.write_demo_json(home, summary)
-    console.print(f"Demo finished in {summary['seconds']} s. Report: [bold]{summary['report']}[/]")
+    console.print(f"Airlock report (released table): {summary['report']}")
+    console.print(
+        f"Demo finished in {summary['seconds']} s. Report: [bold]{summary['analyses_report']}[/]"
+    )
     return summary

@@ -12,6 +12,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pyarrow.parquet as pq
 
 from justicelink import airlock, analyses, bank, linkage, projects, provider
@@ -330,6 +331,7 @@ def run_family_justice_analyses(
 
         newborn = analyses.newborns_in_care_proceedings(Audited())
         recur = analyses.recurrent_proceedings(Audited())
+        health, cohort = analyses.parents_health(Audited())
     requests: dict[str, str] = {}
     b = airlock.OutputBuilder()
     frame = newborn.record_level.to_pandas()
@@ -345,12 +347,26 @@ def run_family_justice_analyses(
         home, project_id, user, b2, title="Mothers returning to court by age at first case",
         description="Mothers in s31 proceedings who came back to court, by age at their first case.",
     ).request_id  # fmt: skip
+    b3 = airlock.OutputBuilder()
+    # ACRO builds pandas queries from column names: keep them plain identifiers
+    hframe = pd.DataFrame(
+        {
+            "group": cohort.group,
+            **{k.replace(" ", "_").replace("-", "_"): v for k, v in cohort.flags.items()},
+        }
+    )
+    for measure in hframe.columns[1:]:
+        b3.acro.crosstab(hframe["group"], hframe[measure])
+    requests["parents_health"] = airlock_request(
+        home, project_id, user, b3, title="Parents' health in the 2 years before proceedings",
+        description="Parents in s31 proceedings and a comparison group matched on sex and year of birth, by measure.",
+    ).request_id  # fmt: skip
     report = (
         projects.workspace_path(home.projects, project_id).parent
         / "reports"
         / "family-justice-analyses.html"
     )
-    analyses.write_report(report, project_id, newborn, recur, requests)
+    analyses.write_report(report, project_id, newborn, recur, requests, health)
     _audit(home, user, "analyses.run", f"project:{project_id}", requests=requests)
     return report, requests
 

@@ -29,11 +29,13 @@ class AnalysisResult:
 
 
 def latest_table(session: Session, prefix: str) -> str:
+    """The newest refresh of a SAIL-named table: exactly ``<prefix>_<YYYYMMDD>`` (so that
+    ``WDSD_AR_PERS`` never picks ``WDSD_AR_PERS_ADD_...``)."""
     schema = f"SAIL{session.project_id}V"
     found = (
         session.query(
             "SELECT table_name FROM information_schema.tables "
-            f"WHERE table_catalog = '{schema}' AND table_name LIKE '{prefix}\\_%' ESCAPE '\\' "
+            f"WHERE table_catalog = '{schema}' AND regexp_full_match(table_name, '{prefix}_[0-9]{{8}}') "
             "ORDER BY table_name DESC LIMIT 1"
         )
         .column(0)

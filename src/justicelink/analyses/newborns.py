@@ -5,7 +5,8 @@ Numerator: children who were the subject of a public-law s31 application issued 
 of birth (and, separately, within 7 days), found by joining Cafcass Cymru subjects to births on
 ALF_PE. Projects hold the week of birth (WOB, the Monday on or before the birth), never the date:
 age at issue is estimated as issue date - (WOB + 3 days), so a child within a few days of the
-cut-off can fall either side (the tolerance in the tests says by how much).
+cut-off can fall either side (the tolerance in the tests says by how much). A partial year at
+the edge of the data (fewer than half the median year's births) is left out.
 Linkage filter: ALF_STS_CD IN (1, 4, 39) by default on both sides; also run strictly (1) and
 loosely (1, 4, 39, 35) to show how much the figure depends on linkage.
 """
@@ -69,7 +70,9 @@ def newborns_in_care_proceedings(session: Session) -> NewbornResult:
                    count(n.age_days) FILTER (WHERE n.age_days BETWEEN -3 AND 13 AND n.sts_b IN ({st}) AND n.sts_s IN ({st})) AS newborns_14d,
                    count(n.age_days) FILTER (WHERE n.age_days BETWEEN -3 AND 6 AND n.sts_b IN ({st}) AND n.sts_s IN ({st})) AS newborns_7d,
                    round(10000.0 * count(n.age_days) FILTER (WHERE n.age_days BETWEEN -3 AND 13 AND n.sts_b IN ({st}) AND n.sts_s IN ({st})) / y.births, 1) AS rate_14d_per_10k
-            FROM (SELECT birth_year, count(*) AS births FROM b GROUP BY 1) y
+            FROM (SELECT birth_year, count(*) AS births FROM b GROUP BY 1
+                  -- a year at the edge of the data with only a few days of births is dropped
+                  QUALIFY count(*) >= 0.5 * median(count(*)) OVER ()) y
             LEFT JOIN n USING (birth_year)
             GROUP BY 1, 2 ORDER BY 1"""
         )

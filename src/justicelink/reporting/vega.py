@@ -71,12 +71,14 @@ def bar_spec(
     return {"data": {"values": values}, "mark": "bar", "encoding": enc, "width": 560, "height": 260}
 
 
-def line_spec(values: list[dict[str, Any]], x: str, y: str, color: str) -> dict[str, Any]:
+def line_spec(
+    values: list[dict[str, Any]], x: str, y: str, color: str, *, x_type: str = "quantitative"
+) -> dict[str, Any]:
     return {
         "data": {"values": values},
         "mark": {"type": "line", "point": True},
         "encoding": {
-            "x": {"field": x, "type": "quantitative"},
+            "x": {"field": x, "type": x_type},
             "y": {"field": y, "type": "quantitative", "scale": {"zero": False}},
             "color": {"field": color, "type": "nominal"},
             "tooltip": [{"field": k} for k in values[0]] if values else [],
