@@ -64,10 +64,11 @@ def test_analyses_go_through_the_airlock_and_report(demo_home: Path) -> None:
 def test_parents_health_recovers_the_planted_contrast(demo_home: Path) -> None:
     """Tolerance: at the test size there are some 100-200 linked parents, so a share has a
     sampling error of about 3.6 points; parents' shares must be within 4 standard errors (or 8
-    points) of the planted target, the comparison group's within 5 points of the population's,
-    and the difference must be significant for mental health and substance use. ED attendance
-    also comes from 30% of injuries and self-harm events, which lifts the population's 2-year
-    share from the planted 37% to about 40%: its comparison tolerance is 7 points."""
+    points) of the planted target, the comparison group's within 4 standard errors of the
+    population's, and the difference must be significant for mental health and substance use.
+    ED attendance also comes from 30% of injuries and self-harm events, which lifts the
+    population's 2-year share from the planted 37% to about 40%: 3.5 points are added to its
+    comparison tolerance."""
     targets = _planted(demo_home)["health"]["targets_2y_before_first_case"]
     names = {
         "mental health": "mental_health",
@@ -86,8 +87,16 @@ def test_parents_health_recovers_the_planted_contrast(demo_home: Path) -> None:
             m.parents_share,
             t,
         )
-        tol = 0.07 if m.measure == "ED attendance" else 0.05
-        assert abs(m.comparison_share - t["population"]) < tol, (m.measure, m.comparison_share, t)
+        # comparators are drawn at random (by project pseudonym) each run: 4 standard errors,
+        # plus the known 3.5-point lift of ED attendance from injuries and self-harm
+        se_c = (t["population"] * (1 - t["population"]) / m.comparison) ** 0.5
+        tol = 4 * se_c + (0.035 if m.measure == "ED attendance" else 0.0)
+        assert abs(m.comparison_share - t["population"]) < tol, (
+            m.measure,
+            m.comparison_share,
+            t,
+            tol,
+        )
         assert m.parents_share > m.comparison_share
         if m.measure != "ED attendance":
             assert m.p_value < 0.05

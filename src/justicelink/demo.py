@@ -95,7 +95,12 @@ def run_demo(
         linkage.load_register(
             world.register_dir, home.linkage, ZoneKeys.open(home.linkage, "linkage").prf_key()
         )
-        return {ds: pf.link_and_deliver(home, s.submission_id) for ds, s in splits.items()}
+        # reference data (no person table) has no identifiers to link
+        return {
+            ds: pf.link_and_deliver(home, s.submission_id)
+            for ds, s in splits.items()
+            if pf.has_people(ds)
+        }
 
     runs = step(3, "trusted third party: match identifiers to the register", link)
     loads = step(

@@ -110,10 +110,15 @@ def link_and_deliver(home: Home, submission_id: str) -> linkage.RunResult:
     return run
 
 
+def has_people(dataset: str) -> bool:
+    return any(t.is_person_table for t in load_spec(dataset).tables)
+
+
 def load_into_bank(home: Home, submission_id: str, refresh_date: str | None) -> bank.LoadResult:
+    alf = home.bank / "inbox" / "alf" / submission_id
     return bank.load(
         home.bank / "inbox" / submission_id,
-        home.bank / "inbox" / "alf" / submission_id,
+        alf if alf.exists() else None,
         home.bank,
         refresh_date=refresh_date,
     )

@@ -14,10 +14,12 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 
 from justicelink.bank.guards import check_columns, check_values
 from justicelink.crypto import ZoneKeys, check_no_collisions, open_sealed, prf_sql
 from justicelink.formats import (
+    ALF_FILE_COLUMNS,
     ALF_FILE_NAME,
     InputError,
     RefusedError,
@@ -26,6 +28,11 @@ from justicelink.formats import (
 )
 from justicelink.specs import load_spec
 from justicelink.specs.model import alf_prefix, system_id_column
+
+_ALF_TYPES = {
+    "SYSTEM_ID": pa.int64(), "ALF_E": pa.int64(), "ALF_STS_CD": pa.int32(), "ALF_MTCH_PCT": pa.float64(),
+    "WOB": pa.date32(), "GNDR_CD": pa.int32(), "LSOA2011_CD": pa.string(),
+}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -50,12 +57,22 @@ def _refresh_date(value: str | None) -> str:
 
 
 def load(
-    content_dir: Path, alf_dir: Path, bank_dir: Path, *, refresh_date: str | None = None
+    content_dir: Path, alf_dir: Path | None, bank_dir: Path, *, refresh_date: str | None = None
 ) -> LoadResult:
+    """Load a content submission with its ALF file. A dataset with no person table (reference
+    data) has no identifiers and so no ALF file: pass ``alf_dir=None``."""
     keys = ZoneKeys.open(bank_dir, "bank")
     ident = keys.identity()
     manifest, tables = open_sealed(content_dir, ident, "bank", kind="content")
-    alf_manifest, alf_tables = open_sealed(alf_dir, ident, "bank", kind="alf")
+    if alf_dir is None:
+        if any(t.is_person_table for t in load_spec(manifest.dataset).tables):
+            raise RefusedError(f"{manifest.dataset} holds people: its ALF file is required")
+        alf_manifest = manifest
+        alf_tables = {
+            ALF_FILE_NAME: pa.table({c: pa.array([], type=_ALF_TYPES[c]) for c in ALF_FILE_COLUMNS})
+        }
+    else:
+        alf_manifest, alf_tables = open_sealed(alf_dir, ident, "bank", kind="alf")
     if alf_manifest.submission_id != manifest.submission_id:
         raise RefusedError(
             f"the ALF file belongs to submission {alf_manifest.submission_id}, "
@@ -145,7 +162,7 @@ def load(
         linked = con.execute("SELECT count(*) FROM alf WHERE ALF_STS_CD IN (1, 4, 39)").fetchone()[
             0
         ]  # type: ignore[index]
-        rate = linked / alf_rows if alf_rows else 0.0
+        rate = linked / alf_rows if alf_rows else 0.0  # reference data: no people, rate 0
         (tmp / "version.json").write_text(
             json.dumps(
                 {

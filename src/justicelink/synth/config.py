@@ -66,6 +66,7 @@ DEFAULT_ERRORS: dict[str, ErrorRates] = {
     "EDUW": EDUCATION,
     "LACW": replace(EDUCATION, nhs_missing_adult=0.5, nhs_missing_child=0.5),
     "WDSD": REGISTER_LIKE,
+    "REFR": ErrorRates(),  # reference data: no people, no errors
 }
 
 

@@ -28,8 +28,8 @@ from justicelink.synth.extracts_health import births, edds, gp, health_events, p
 from justicelink.synth.extracts_other import eduw, lacw, wdsd
 from justicelink.synth.population import YEAR_DAYS, _date, make_places, make_register
 
-DATASETS = ("CAFW", "CAFE", "NCCH", "WLGP", "PEDW", "EDDS", "EDUW", "LACW", "WDSD")
-CSV_DATASETS = ("CAFW", "CAFE", "EDUW", "LACW")
+DATASETS = ("CAFW", "CAFE", "NCCH", "WLGP", "PEDW", "EDDS", "EDUW", "LACW", "WDSD", "REFR")
+CSV_DATASETS = ("CAFW", "CAFE", "EDUW", "LACW", "REFR")
 
 
 @dataclass(frozen=True)
@@ -123,6 +123,12 @@ def generate(
                 tables, truth = eduw(drng, err[ds], reg, places, start_year, end_year)
             elif ds == "LACW":
                 tables, truth = lacw(drng, err[ds], reg, places, cases, end_year)
+            elif ds == "REFR":
+                tables, truth = {"LSOA2011_LOOKUP": pa.table({
+                    "LSOA2011_CD": places.lsoa.astype(object),
+                    "LA_NAME": np.array(names.LOCAL_AUTHORITIES, dtype=object)[places.lsoa_la],
+                    "WIMD_2019_QUINTILE": places.lsoa_quintile.astype(np.int64),
+                })}, {}  # fmt: skip
             else:
                 tables, truth = wdsd(drng, err[ds], reg, places, start_year, end_year)
             folder = tmp / ds
