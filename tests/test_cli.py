@@ -167,3 +167,72 @@ def _version(demo_home: Path) -> str:
     import json
 
     return json.loads((demo_home / "demo.json").read_text())["datasets"]["CAFW"]["version"]
+
+
+def test_workspace_sql_with_a_token(demo_home: Path) -> None:
+    home = ["--home", str(demo_home)]
+    tok = runner.invoke(
+        app,
+        [
+            "control",
+            "token",
+            "create",
+            "rhys",
+            "--scope",
+            "workspace:query",
+            "--days",
+            "1",
+            "--as",
+            "ada",
+            *home,
+        ],
+    )
+    token = tok.output.strip()
+    ok = runner.invoke(
+        app,
+        [
+            "workspace",
+            "sql",
+            "SELECT 7 AS n",
+            "--project",
+            "0001",
+            "--as",
+            "rhys",
+            "--token",
+            token,
+            *home,
+        ],
+    )
+    assert ok.exit_code == 0 and ok.output.splitlines() == ["n", "7"]
+    other = runner.invoke(
+        app,
+        [
+            "workspace",
+            "sql",
+            "SELECT 1",
+            "--project",
+            "0001",
+            "--as",
+            "rowan",
+            "--token",
+            token,
+            *home,
+        ],
+    )
+    assert other.exit_code == 2 and "belongs to rhys" in other.output
+    bad = runner.invoke(
+        app,
+        [
+            "workspace",
+            "sql",
+            "SELECT 1",
+            "--project",
+            "0001",
+            "--as",
+            "rhys",
+            "--token",
+            "jl_nope",
+            *home,
+        ],
+    )
+    assert bad.exit_code == 2 and "unknown token" in bad.output

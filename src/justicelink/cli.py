@@ -482,11 +482,27 @@ def workspace_sql(
     home: HomeOpt = Path("demo-home"),
     project: Annotated[str, typer.Option("--project")] = "",
     as_user: Annotated[str, typer.Option("--as", help="Researcher running the query.")] = "",
+    token: Annotated[
+        str | None,
+        typer.Option(
+            "--token",
+            envvar="JUSTICELINK_TOKEN",
+            help="API token (scope workspace:query); must belong to --as.",
+        ),
+    ] = None,
 ) -> None:
     """Run SQL in a project's workspace as a researcher; prints CSV."""
     if not project or not as_user:
         raise typer.BadParameter("--project and --as are required")
     h = pf.Home(home)
+    if token is not None:
+        cp = h.control_plane()
+        try:
+            owner = cp.authenticate(token, "workspace:query")
+        finally:
+            cp.close()
+        if owner != as_user:
+            raise RefusedError(f"the token belongs to {owner}, not {as_user}")
     with pf.open_session(h, project, as_user) as session:
         table = pf.audited_query(h, session, as_user, query)
     w = csv.writer(sys.stdout)
