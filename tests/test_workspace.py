@@ -124,3 +124,15 @@ def test_airlock_is_the_only_way_out(demo_home: Path) -> None:
     with pytest.raises(RefusedError, match="may not see"):
         pf.airlock_view(home, demo["airlock_request"], "rowan")
     assert pf.airlock_view(home, demo["airlock_request"], "olwen").state == "released"
+
+
+def test_refusal_reasons_in_the_audit_log_quote_no_values(demo_home: Path) -> None:
+    """A database error can quote a cell; the audit log keeps the reason without it."""
+    home, demo = _home(demo_home)
+    pid = sorted(demo["projects"])[0]
+    with pf.open_session(home, pid, "rhys") as s, pytest.raises(QueryRefused):
+        pf.audited_query(home, s, "rhys", "SELECT CAST('ZZCELLVALUEZZ' AS INTEGER)")
+    entries = home.control_plane().audit_entries()
+    refused = [e for e in entries if e["action"] == "workspace.query.refused"]
+    assert refused and "Conversion" in refused[-1]["details"]
+    assert not any("ZZCELLVALUEZZ" in e["details"] for e in entries)

@@ -175,7 +175,9 @@ def open_session(home: Home, project_id: str, user: str) -> ProjectSession:
         try:
             cp.require_member(project_id, user)
         except RefusedError as exc:
-            cp.audit(user, "workspace.open.refused", f"project:{project_id}", reason=str(exc))
+            cp.audit(
+                user, "workspace.open.refused", f"project:{project_id}", reason=_safe_reason(exc)
+            )
             raise
         cp.audit(user, "workspace.open", f"project:{project_id}")
     finally:
@@ -187,31 +189,41 @@ def open_session(home: Home, project_id: str, user: str) -> ProjectSession:
     )
 
 
+def _safe_reason(exc: BaseException) -> str:
+    """A refusal's reason for the audit log: its first line, cut before any quoted value (a
+    database error can quote a cell, and cells never go into logs)."""
+    return str(exc).strip().splitlines()[0].split("'")[0].split('"')[0][:200]
+
+
 def audited_query(home: Home, session: ProjectSession, user: str, sql: str):  # type: ignore[no-untyped-def]
-    cp = home.control_plane()
+    """Run researcher SQL; the query's hash (never its rows) and the outcome are audited."""
+    digest = hashlib.sha256(sql.encode("utf-8")).hexdigest()
+    obj = f"project:{session.project_id}"
     try:
-        digest = hashlib.sha256(sql.encode("utf-8")).hexdigest()
-        try:
-            table = session.query(sql)
-        except Exception as exc:
-            cp.audit(
-                user,
-                "workspace.query.refused",
-                f"project:{session.project_id}",
-                sql_sha256=digest,
-                reason=str(exc)[:200],
-            )
-            raise
-        cp.audit(
-            user,
-            "workspace.query",
-            f"project:{session.project_id}",
-            sql_sha256=digest,
-            rows=table.num_rows,
+        table = session.query(sql)
+    except Exception as exc:
+        _audit(
+            home, user, "workspace.query.refused", obj, sql_sha256=digest, reason=_safe_reason(exc)
         )
-        return table
-    finally:
-        cp.close()
+        raise
+    _audit(home, user, "workspace.query", obj, sql_sha256=digest, rows=table.num_rows)
+    return table
+
+
+@dataclass(frozen=True)
+class AuditedSession:
+    """A researcher's session whose every query is audited (what analyses receive)."""
+
+    home: Home
+    session: ProjectSession
+    user: str
+
+    @property
+    def project_id(self) -> str:
+        return self.session.project_id
+
+    def query(self, sql: str):  # type: ignore[no-untyped-def]
+        return audited_query(self.home, self.session, self.user, sql)
 
 
 def _role(home: Home, user: str) -> str:
@@ -297,15 +309,9 @@ def airlock_view(home: Home, request_id: str, user: str) -> airlock.RequestState
 def run_example_analysis(home: Home, project_id: str, user: str) -> airlock.OutputRequest:
     """The researcher counts children in care proceedings by year and asks for the table."""
     with open_session(home, project_id, user) as session:
+        audited = AuditedSession(home, session, user)
 
-        class Audited:
-            def __init__(self) -> None:
-                self.project_id = project_id
-
-            def query(self, sql: str):  # type: ignore[no-untyped-def]
-                return audited_query(home, session, user, sql)
-
-        result = analyses.children_in_care_proceedings_by_year(Audited())
+        result = analyses.children_in_care_proceedings_by_year(audited)
     frame = result.table.to_pandas()
     builder = airlock.OutputBuilder()
     builder.acro.crosstab(frame["issue_year"], frame.assign(measure="children")["measure"])
@@ -326,17 +332,11 @@ def run_family_justice_analyses(
     """Newborns and recurrence, with sensitivity bands; every output is submitted to the airlock
     (ACRO checks); the report stays in the project's workspace folder."""
     with open_session(home, project_id, user) as session:
+        audited = AuditedSession(home, session, user)
 
-        class Audited:
-            def __init__(self) -> None:
-                self.project_id = project_id
-
-            def query(self, sql: str):  # type: ignore[no-untyped-def]
-                return audited_query(home, session, user, sql)
-
-        newborn = analyses.newborns_in_care_proceedings(Audited())
-        recur = analyses.recurrent_proceedings(Audited())
-        health, cohort = analyses.parents_health(Audited())
+        newborn = analyses.newborns_in_care_proceedings(audited)
+        recur = analyses.recurrent_proceedings(audited)
+        health, cohort = analyses.parents_health(audited)
     requests: dict[str, str] = {}
     b = airlock.OutputBuilder()
     frame = newborn.record_level.to_pandas()

@@ -13,6 +13,7 @@ from justicelink.crypto.prf import (
     prf_python,
     prf_sql,
     random_ids,
+    refuse_if_collided,
 )
 from justicelink.crypto.sealed import (
     open_manifest,
@@ -35,6 +36,7 @@ __all__ = [
     "prf_python",
     "prf_sql",
     "random_ids",
+    "refuse_if_collided",
     "seal_buffers",
     "seal_folder",
     "table_bytes",

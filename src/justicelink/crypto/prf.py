@@ -61,6 +61,12 @@ def check_no_collisions(
     n_in, n_out = con.execute(
         f"SELECT count(DISTINCT {source}), count(DISTINCT {target}) FROM {relation}"
     ).fetchone()  # type: ignore[misc]
+    refuse_if_collided(n_in, n_out, what=what)
+
+
+def refuse_if_collided(n_in: int, n_out: int, *, what: str) -> None:
+    """A keyed PRF is a function, so it is collision-free on a set of inputs exactly when the
+    number of distinct outputs equals the number of distinct inputs."""
     if n_in != n_out:
         raise CollisionError(
             f"keyed pseudonym collision in {what}: {n_in} distinct inputs gave {n_out} distinct "

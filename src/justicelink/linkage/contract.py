@@ -52,9 +52,10 @@ def _load(con: duckdb.DuckDBPyConnection, path: Path, name: str, needed: tuple[s
         raise InputError("no such file", file=str(path))
     try:
         con.execute(f"CREATE TEMP TABLE {name}_raw AS SELECT * FROM {_reader(path)}")
-    except duckdb.Error as exc:
+    except duckdb.Error:
         raise InputError(
-            f"cannot read the file ({str(exc).splitlines()[0][:120]})", file=str(path)
+            f"cannot read the file as {'Parquet' if path.suffix.lower() == '.parquet' else 'CSV'} (damaged, or not that format)",
+            file=str(path),
         ) from None
     cols = [r[0] for r in con.execute(f"DESCRIBE {name}_raw").fetchall()]
     missing = [c for c in needed if c not in cols]
@@ -133,9 +134,9 @@ def match_files(
                 con.execute(
                     f"CREATE TEMP TABLE {name} AS {_clean_sql(name, id_col, name == 'reg')}"
                 )
-            except duckdb.ConversionException as exc:
+            except duckdb.ConversionException:
                 raise InputError(
-                    f"{id_col} must be a whole number ({str(exc).splitlines()[0][:80]})",
+                    f"{id_col} must be a whole number",
                     file=str(path),
                     column=id_col,
                 ) from None

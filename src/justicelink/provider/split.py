@@ -29,7 +29,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pyrage
 
-from justicelink.crypto import prf_sql, random_ids, seal_buffers
+from justicelink.crypto import prf_sql, random_ids, refuse_if_collided, seal_buffers
 from justicelink.crypto.prf import CollisionError
 from justicelink.formats import (
     IDENTIFIERS_FILE_NAME,
@@ -350,21 +350,15 @@ class _TableSplitter:
                     column=col.name,
                 )
             if n_pe != n:
-                self._collision(col.name, n_raw, n_pe)
+                refuse_if_collided(n_raw, n_pe, what=f"{self.table.name}.{col.name}")
         for col in self.shared:
             n_raw, n_pe = self.con.execute(
                 f"SELECT count(DISTINCT raw), count(DISTINCT pe) FROM {self._kt(col.name)}"
             ).fetchone()  # type: ignore[misc]
             if n_raw != n_pe:
-                self._collision(col.name, n_raw, n_pe)
+                refuse_if_collided(n_raw, n_pe, what=f"{self.table.name}.{col.name}")
         if self.rows == 0:
             raise InputError("the file has no rows", file=self.file)
-
-    def _collision(self, column: str, n_raw: int, n_pe: int) -> None:
-        raise CollisionError(
-            f"keyed pseudonym collision in {self.table.name}.{column}: {n_raw} distinct "
-            f"values gave {n_pe} pseudonyms; nothing was written. Rotate the provider key."
-        )
 
 
 def split(
