@@ -107,6 +107,7 @@ def load(
         con, "(SELECT * FROM alf WHERE ALF_E IS NOT NULL)", "ALF_E", "BANK_ALF", what="bank ALF"
     )
     rows: dict[str, int] = {}
+    distinct: dict[str, dict[str, int]] = {}  # keyed column -> distinct ids, for provisioning
     with atomic_dir(final) as tmp:
         for table in spec.tables:
             name = content_file_name(table.bank_table)
@@ -154,11 +155,17 @@ def load(
                 f"FROM {rel} t {' '.join(joins)}"
             )
             # staged holds one re-keyed row per input row: distinct counts must agree
+            counts: dict[str, int] = {}
             for col in table.by_class("native_key"):
                 c = f'"{col.out_name}"'
                 n_in = con.execute(f"SELECT count(DISTINCT {c}) FROM {rel}").fetchone()[0]  # type: ignore[index]
                 n_out = con.execute(f"SELECT count(DISTINCT {c}) FROM staged").fetchone()[0]  # type: ignore[index]
                 refuse_if_collided(n_in, n_out, what=f"{table.bank_table}.{col.out_name}")
+                counts[col.out_name] = n_out
+            for identity in table.identities:
+                c = f"{alf_prefix(identity)}ALF_E"
+                counts[c] = con.execute(f"SELECT count(DISTINCT {c}) FROM staged").fetchone()[0]  # type: ignore[index]
+            distinct[table.bank_table] = counts
             con.execute(f"COPY staged TO '{out}' (FORMAT parquet, COMPRESSION zstd)")
             rows[table.bank_table] = data.num_rows
         alf_rows = alf_tables[ALF_FILE_NAME].num_rows
@@ -177,6 +184,7 @@ def load(
                     "register_version": alf_manifest.extra.get("register_version"),
                     "loaded": datetime.now(UTC).isoformat(timespec="seconds"),
                     "rows": rows,
+                    "distinct": distinct,
                     "linkage": {
                         "records": alf_rows,
                         "linked_1_4_39": linked,

@@ -6,6 +6,7 @@ from justicelink.crypto.age import (
     encrypt_file_to,
     load_recipient,
 )
+from justicelink.crypto.intprf import IntPRF, int_prf_python
 from justicelink.crypto.keys import ZoneKeys
 from justicelink.crypto.prf import (
     PRF_MASK,
@@ -25,11 +26,13 @@ from justicelink.crypto.sealed import (
 
 __all__ = [
     "PRF_MASK",
+    "IntPRF",
     "ZoneKeys",
     "check_no_collisions",
     "decrypt_bytes",
     "encrypt_bytes",
     "encrypt_file_to",
+    "int_prf_python",
     "load_recipient",
     "open_manifest",
     "open_sealed",

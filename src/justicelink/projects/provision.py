@@ -2,8 +2,11 @@
 
 The project store is a DuckDB file per project (``store/SAIL<id>V.duckdb``) holding one table per
 approved bank table, named the SAIL way and pinned to a dataset version. ``ALF_PE`` is
-PRF(project key, bank ALF), so the same person has different ids in different projects and one
-id across a project's datasets. The store is rebuilt in a temporary file and swapped in whole.
+PRF(project key, "alf", bank ALF) and each ``*_PE`` native key PRF(project key, "nk_<dataset>",
+bank key), so the same person has different ids in different projects and one id across a
+project's datasets. Tables stream through in batches (``crypto.IntPRF``: one AES call per batch
+and column), then each key domain is checked for collisions. The store is rebuilt in a
+temporary file and swapped in whole.
 """
 
 from __future__ import annotations
@@ -11,17 +14,21 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 import pyarrow.parquet as pq
 
-from justicelink.crypto import ZoneKeys, check_no_collisions, prf_sql
+from justicelink.crypto import IntPRF, ZoneKeys, refuse_if_collided
 from justicelink.formats import ProjectGrant, RefusedError, write_json_atomic
 from justicelink.projects.naming import project_column, table_name
 from justicelink.specs import available_specs, load_spec
+
+_BATCH_ROWS = 1 << 18
 
 
 @dataclass(frozen=True)
@@ -115,27 +122,68 @@ def _plan(grant: ProjectGrant, bank_dir: Path, pins: dict[str, str]) -> list[_It
     return plan
 
 
-def _build_maps(
-    con: duckdb.DuckDBPyConnection, plan: list[_Item], key: bytes, project_id: str
-) -> None:
-    """One pseudonym map per key domain: every ALF of the project (so ALF_PE joins across
-    datasets), and each dataset's native keys. Each distinct value is keyed once, and a map whose
-    pseudonyms are not all distinct is refused: that is the project-wide collision check."""
-    domains: dict[str, list[str]] = {}
+def _domain(item: _Item, column: str) -> str:
+    """Key domain of a keyed column: every ALF of the project shares one (so ALF_PE joins across
+    datasets); each dataset's native keys share another."""
+    return "alf" if column.endswith("ALF_E") else f"nk_{item.dataset}"
+
+
+def _rekeyed(item: _Item, prf: IntPRF) -> pa.RecordBatchReader:
+    """The approved columns of one bank table, batch by batch, keyed columns re-keyed."""
+    source = pq.ParquetFile(item.src)
+    fields = []
+    for c in item.columns:
+        field = source.schema_arrow.field(c)
+        if c in item.keyed:
+            if not pa.types.is_integer(field.type):
+                raise RefusedError(
+                    f"{item.src}: keyed column {c} is {field.type}, not a bank id (BIGINT)"
+                )
+            field = pa.field(project_column(c), pa.int64())
+        fields.append(field)
+    schema = pa.schema(fields)
+
+    def batches() -> Iterator[pa.RecordBatch]:
+        for batch in source.iter_batches(batch_size=_BATCH_ROWS, columns=item.columns):
+            arrays = [
+                prf.arrow(batch.column(i), _domain(item, c)) if c in item.keyed else batch.column(i)
+                for i, c in enumerate(item.columns)
+            ]
+            yield pa.RecordBatch.from_arrays(arrays, schema=schema)
+
+    return pa.RecordBatchReader.from_batches(schema, batches())
+
+
+def _recorded_distinct(item: _Item, column: str) -> int | None:
+    """The bank's own count of a keyed column's distinct ids (``version.json``), if recorded."""
+    info = json.loads((item.src.parent / "version.json").read_text())
+    n = info.get("distinct", {}).get(item.bank_table, {}).get(column)
+    return n if isinstance(n, int) else None
+
+
+def _check_domains(con: duckdb.DuckDBPyConnection, plan: list[_Item], project_id: str) -> None:
+    """The project-wide collision check: in each key domain, as many distinct pseudonyms as
+    distinct bank ids, counted over every table of the project that uses the domain.
+
+    The pseudonyms are always counted in the store. The bank ids of a domain that comes from
+    one column of one table are counted by the bank at load (``version.json``); a domain that
+    spans several columns is counted here, over their union."""
+    sources: dict[str, list[tuple[_Item, str]]] = {}
     for item in plan:
         for c in sorted(item.keyed):
-            domain = "alf" if c.endswith("ALF_E") else f"nk_{item.dataset}"
-            domains.setdefault(domain, []).append(
-                f"SELECT \"{c}\" AS v FROM read_parquet('{item.src}')"
+            sources.setdefault(_domain(item, c), []).append((item, c))
+    for d, cols in sources.items():
+        n_in = _recorded_distinct(*cols[0]) if len(cols) == 1 else None
+        if n_in is None:
+            union = " UNION ALL ".join(
+                f"SELECT \"{c}\" AS v FROM read_parquet('{item.src}')" for item, c in cols
             )
-    for domain, parts in domains.items():
-        con.execute(
-            f'CREATE TEMP TABLE "map_{domain}" AS SELECT v, {prf_sql(key, "v")} AS pe '
-            f"FROM (SELECT DISTINCT v FROM ({' UNION ALL '.join(parts)}) WHERE v IS NOT NULL)"
+            n_in = con.execute(f"SELECT count(DISTINCT v) FROM ({union})").fetchone()[0]  # type: ignore[index]
+        union = " UNION ALL ".join(
+            f'SELECT "{project_column(c)}" AS v FROM "{item.name}"' for item, c in cols
         )
-        check_no_collisions(
-            con, f'"map_{domain}"', "v", "pe", what=f"project {project_id} {domain} pseudonyms"
-        )
+        n_out = con.execute(f"SELECT count(DISTINCT v) FROM ({union})").fetchone()[0]  # type: ignore[index]
+        refuse_if_collided(n_in, n_out, what=f"project {project_id} {d} pseudonyms")
 
 
 def provision(
@@ -170,21 +218,13 @@ def provision(
     counts: dict[str, int] = {}
     try:
         plan = _plan(grant, bank_dir, pins)
-        _build_maps(con, plan, key, grant.project_id)
+        prf = IntPRF(key)
         for item in plan:
-            joins, select = [], []
-            for i, c in enumerate(item.columns):
-                if c in item.keyed:
-                    domain = "alf" if c.endswith("ALF_E") else f"nk_{item.dataset}"
-                    joins.append(f'LEFT JOIN "map_{domain}" k{i} ON k{i}.v = t."{c}"')
-                    select.append(f'k{i}.pe AS "{project_column(c)}"')
-                else:
-                    select.append(f't."{c}"')
-            con.execute(
-                f'CREATE TABLE "{item.name}" AS SELECT {", ".join(select)} '
-                f"FROM read_parquet('{item.src}') t {' '.join(joins)}"
-            )
+            con.register("rekeyed", _rekeyed(item, prf))
+            con.execute(f'CREATE TABLE "{item.name}" AS SELECT * FROM rekeyed')
+            con.unregister("rekeyed")
             counts[item.name] = con.execute(f'SELECT count(*) FROM "{item.name}"').fetchone()[0]  # type: ignore[index]
+        _check_domains(con, plan, grant.project_id)
         con.execute("CHECKPOINT")
     except BaseException:
         con.close()

@@ -1,0 +1,158 @@
+"""Provisioning on a hand-built bank: pseudonyms equal the reference PRF per key domain, native
+keys join across a dataset's tables, and a collision in any domain is refused with nothing left
+behind, whether the bank's recorded id counts or a union count is used."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from justicelink.crypto import IntPRF, ZoneKeys, int_prf_python
+from justicelink.crypto.prf import CollisionError
+from justicelink.formats import ProjectGrant, RefusedError
+from justicelink.projects import provision, store_path
+
+VERSION = "20260101"
+
+
+def _write(bank: Path, ds: str, tables: dict[str, pa.Table], *, record: bool = True) -> None:
+    folder = bank / "datasets" / ds / VERSION
+    folder.mkdir(parents=True)
+    distinct = {}
+    for name, t in tables.items():
+        pq.write_table(t, folder / f"{name}.parquet")
+        distinct[name] = {
+            c: len(set(t.column(c).drop_null().to_pylist()))
+            for c in t.column_names
+            if c.endswith("_E")
+        }
+    info = {"rows": {n: t.num_rows for n, t in tables.items()}}
+    if record:
+        info["distinct"] = distinct
+    (folder / "version.json").write_text(json.dumps(info))
+
+
+def _bank(root: Path, *, record: bool = True) -> Path:
+    rng = np.random.default_rng(11)
+    bank = root / "bank"
+    alfs = rng.integers(0, 2**63 - 1, 300)
+    spells = rng.integers(0, 2**63 - 1, 500)
+    _write(
+        bank,
+        "PEDW",
+        {
+            "SPELL": pa.table({
+                "ALF_E": pa.array([*rng.choice(alfs, 499).tolist(), None], pa.int64()),
+                "ALF_STS_CD": pa.array(rng.choice([1, 4, 39], 500), pa.int32()),
+                "SPELL_NUM_E": pa.array(spells, pa.int64()),
+                "ADMIS_DT": pa.array(rng.integers(18_000, 19_000, 500).astype("datetime64[D]")),
+            }),
+            "DIAG": pa.table({
+                "SPELL_NUM_E": pa.array(rng.choice(spells, 900), pa.int64()),
+                "DIAG_CD_123": pa.array(rng.choice(["F32", "X60", "S00"], 900)),
+            }),
+        },
+        record=record,
+    )  # fmt: skip
+    _write(
+        bank,
+        "EDDS",
+        {
+            "EDDS": pa.table({
+                "ALF_E": pa.array(rng.choice(alfs, 700), pa.int64()),
+                "ATTENDANCE_ID_E": pa.array(rng.permutation(700) * 31 + 5, pa.int64()),
+                "DIAG_CD_1": pa.array(rng.choice(["14A", "03A"], 700)),
+            }),
+        },
+        record=record,
+    )  # fmt: skip
+    return bank
+
+
+def _grant() -> ProjectGrant:
+    return ProjectGrant(
+        project_id="0077",
+        title="t",
+        datasets={
+            "PEDW": {
+                "SPELL": ["ALF_E", "ALF_STS_CD", "SPELL_NUM_E", "ADMIS_DT"],
+                "DIAG": ["SPELL_NUM_E", "DIAG_CD_123"],
+            },
+            "EDDS": {"EDDS": ["ALF_E", "ATTENDANCE_ID_E", "DIAG_CD_1"]},
+        },
+    )
+
+
+def _store_rows(path: Path, table: str) -> pa.Table:
+    import duckdb
+
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        return con.execute(f'SELECT * FROM "{table}"').arrow().read_all()
+    finally:
+        con.close()
+
+
+@pytest.mark.parametrize("record", [True, False], ids=["recorded-counts", "union-counts"])
+def test_pseudonyms_follow_the_reference_per_domain(tmp_path: Path, record: bool) -> None:
+    bank = _bank(tmp_path, record=record)
+    p = provision(_grant(), bank, tmp_path / "projects")
+    key = ZoneKeys.open(tmp_path / "projects" / "0077", "project").prf_key()
+    spell_src = pq.read_table(bank / "datasets/PEDW" / VERSION / "SPELL.parquet")
+    spell = _store_rows(p.store, f"PEDW_SPELL_{VERSION}")
+    assert spell.column_names == ["ALF_PE", "ALF_STS_CD", "SPELL_NUM_PE", "ADMIS_DT"]
+    assert spell.column("ALF_PE").to_pylist() == [
+        None if v is None else int_prf_python(key, "alf", v)
+        for v in spell_src.column("ALF_E").to_pylist()
+    ]
+    assert spell.column("SPELL_NUM_PE").to_pylist() == [
+        int_prf_python(key, "nk_PEDW", v) for v in spell_src.column("SPELL_NUM_E").to_pylist()
+    ]
+    assert spell.column("ADMIS_DT") == spell_src.column("ADMIS_DT")
+    # native keys join across a dataset's tables; ALF_PE joins across datasets
+    diag = _store_rows(p.store, f"PEDW_DIAG_{VERSION}")
+    assert set(diag.column("SPELL_NUM_PE").to_pylist()) <= set(
+        spell.column("SPELL_NUM_PE").to_pylist()
+    )
+    edds = _store_rows(p.store, f"EDDS_EDDS_{VERSION}")
+    shared = set(edds.column("ALF_PE").to_pylist()) & set(spell.column("ALF_PE").to_pylist())
+    assert len(shared) > 100
+    # no bank id survives into the store
+    bank_ids = set(spell_src.column("ALF_E").drop_null().to_pylist())
+    assert not bank_ids & set(edds.column("ALF_PE").to_pylist())
+
+
+@pytest.mark.parametrize("record", [True, False], ids=["recorded-counts", "union-counts"])
+@pytest.mark.parametrize("domain", ["alf", "nk_PEDW", "nk_EDDS"])
+def test_a_collision_in_any_domain_is_refused_and_leaves_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, record: bool, domain: str
+) -> None:
+    bank = _bank(tmp_path, record=record)
+    real = IntPRF.numpy
+
+    def colliding(self: IntPRF, values: np.ndarray, d: str) -> np.ndarray:
+        out = real(self, values, d)
+        return out % 7 if d == domain else out  # a PRF that collides in one domain only
+
+    monkeypatch.setattr(IntPRF, "numpy", colliding)
+    with pytest.raises(CollisionError, match=f"project 0077 {domain} pseudonyms"):
+        provision(_grant(), bank, tmp_path / "projects")
+    store = store_path(tmp_path / "projects", "0077")
+    assert not store.exists()
+    assert not [p for p in store.parent.iterdir() if p.name.startswith(".tmp-")]
+    monkeypatch.setattr(IntPRF, "numpy", real)
+    assert provision(_grant(), bank, tmp_path / "projects").tables[f"EDDS_EDDS_{VERSION}"] == 700
+
+
+def test_a_keyed_column_that_is_not_a_bank_id_is_refused(tmp_path: Path) -> None:
+    bank = tmp_path / "bank"
+    _write(bank, "EDDS", {"EDDS": pa.table({"ALF_E": ["1", "2"], "ATTENDANCE_ID_E": [1, 2]})})
+    grant = ProjectGrant(project_id="0078", title="t", datasets={"EDDS": {"EDDS": ["ALF_E"]}})
+    with pytest.raises(RefusedError, match="keyed column ALF_E is string, not a bank id"):
+        provision(grant, bank, tmp_path / "projects")
+    assert not store_path(tmp_path / "projects", "0078").exists()
