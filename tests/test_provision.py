@@ -106,14 +106,12 @@ def test_pseudonyms_follow_the_reference_per_domain(tmp_path: Path, record: bool
     spell_src = pq.read_table(bank / "datasets/PEDW" / VERSION / "SPELL.parquet")
     spell = _store_rows(p.store, f"PEDW_SPELL_{VERSION}")
     assert spell.column_names == ["ALF_PE", "ALF_STS_CD", "SPELL_NUM_PE", "ADMIS_DT"]
-    assert spell.column("ALF_PE").to_pylist() == [
-        None if v is None else int_prf_python(key, "alf", v)
-        for v in spell_src.column("ALF_E").to_pylist()
-    ]
-    assert spell.column("SPELL_NUM_PE").to_pylist() == [
-        int_prf_python(key, "nk_PEDW", v) for v in spell_src.column("SPELL_NUM_E").to_pylist()
-    ]
-    assert spell.column("ADMIS_DT") == spell_src.column("ADMIS_DT")
+    want = {
+        (None if r["ALF_E"] is None else int_prf_python(key, "alf", r["ALF_E"]), r["ALF_STS_CD"],
+         int_prf_python(key, "nk_PEDW", r["SPELL_NUM_E"]), r["ADMIS_DT"])
+        for r in spell_src.to_pylist()
+    }  # fmt: skip
+    assert {tuple(r.values()) for r in spell.to_pylist()} == want
     # native keys join across a dataset's tables; ALF_PE joins across datasets
     diag = _store_rows(p.store, f"PEDW_DIAG_{VERSION}")
     assert set(diag.column("SPELL_NUM_PE").to_pylist()) <= set(
@@ -156,3 +154,69 @@ def test_a_keyed_column_that_is_not_a_bank_id_is_refused(tmp_path: Path) -> None
     with pytest.raises(RefusedError, match="keyed column ALF_E is string, not a bank id"):
         provision(grant, bank, tmp_path / "projects")
     assert not store_path(tmp_path / "projects", "0078").exists()
+
+
+def test_many_batches_and_any_column_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Batches smaller than the table, and a grant listing columns in another order than the
+    file: every row keeps its own pseudonyms (compared as sets of rows, order-free)."""
+    import sys
+
+    # the package re-exports the function under the module's name; patch the module itself
+    monkeypatch.setattr(sys.modules["justicelink.projects.provision"], "_BATCH_ROWS", 37)
+    bank = _bank(tmp_path)
+    grant = ProjectGrant(
+        project_id="0079",
+        title="t",
+        datasets={"EDDS": {"EDDS": ["DIAG_CD_1", "ATTENDANCE_ID_E", "ALF_E"]}},
+    )
+    p = provision(grant, bank, tmp_path / "projects")
+    key = ZoneKeys.open(tmp_path / "projects" / "0079", "project").prf_key()
+    src = pq.read_table(bank / "datasets/EDDS" / VERSION / "EDDS.parquet").to_pylist()
+    got = _store_rows(p.store, f"EDDS_EDDS_{VERSION}")
+    assert got.column_names == ["DIAG_CD_1", "ATTENDANCE_ID_PE", "ALF_PE"]
+    want = {
+        (
+            r["DIAG_CD_1"],
+            int_prf_python(key, "nk_EDDS", r["ATTENDANCE_ID_E"]),
+            int_prf_python(key, "alf", r["ALF_E"]),
+        )
+        for r in src
+    }
+    assert {tuple(r.values()) for r in got.to_pylist()} == want
+
+
+def test_address_keys_are_not_alfs(tmp_path: Path) -> None:
+    """RALF_E ends in ALF_E but is an address key: it is keyed in WDSD's native-key domain."""
+    bank = tmp_path / "bank"
+    _write(bank, "WDSD", {"AR_PERS_ADD": pa.table({"PERS_ID_E": [1, 2], "RALF_E": [10, 11]})})
+    grant = ProjectGrant(
+        project_id="0080", title="t", datasets={"WDSD": {"AR_PERS_ADD": ["PERS_ID_E", "RALF_E"]}}
+    )
+    p = provision(grant, bank, tmp_path / "projects")
+    key = ZoneKeys.open(tmp_path / "projects" / "0080", "project").prf_key()
+    got = _store_rows(p.store, f"WDSD_AR_PERS_ADD_{VERSION}").column("RALF_PE").to_pylist()
+    assert sorted(got) == sorted(int_prf_python(key, "nk_WDSD", v) for v in (10, 11))
+
+
+def test_a_bank_id_that_cannot_be_keyed_is_refused_without_its_value(tmp_path: Path) -> None:
+    bank = tmp_path / "bank"
+    big = 2**63 + 12345  # not a BIGINT: the bank never writes one
+    _write(bank, "EDDS", {"EDDS": pa.table({"ALF_E": pa.array([1, big], pa.uint64())})})
+    grant = ProjectGrant(project_id="0081", title="t", datasets={"EDDS": {"EDDS": ["ALF_E"]}})
+    with pytest.raises(RefusedError, match="column ALF_E could not be re-keyed") as info:
+        provision(grant, bank, tmp_path / "projects")
+    assert str(big) not in str(info.value)
+    assert not store_path(tmp_path / "projects", "0081").exists()
+
+
+def test_a_store_made_with_another_pseudonym_algorithm_needs_refresh(tmp_path: Path) -> None:
+    bank = _bank(tmp_path)
+    provision(_grant(), bank, tmp_path / "projects")
+    meta = tmp_path / "projects" / "0077" / "project.json"
+    info = json.loads(meta.read_text())
+    info["pseudonyms"] = "hmac-sha256 maps (decision 0002)"
+    meta.write_text(json.dumps(info))
+    with pytest.raises(RefusedError, match="another pseudonym algorithm"):
+        provision(_grant(), bank, tmp_path / "projects")
+    provision(_grant(), bank, tmp_path / "projects", refresh=True)
+    assert json.loads(meta.read_text())["pseudonyms"].startswith("aes-256")

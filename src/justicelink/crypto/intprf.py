@@ -47,13 +47,13 @@ class IntPRF:
 
     def numpy(self, values: np.ndarray, domain: str) -> np.ndarray:
         """Pseudonyms of an int64 array (no nulls) as an int64 array in [0, 2**63)."""
-        x = np.ascontiguousarray(values, dtype=np.int64)
-        blocks = np.empty((len(x), 2), dtype=np.uint64)
-        blocks[:, 0] = np.frombuffer(domain_tag(domain), dtype=np.uint64)[0]
-        blocks[:, 1] = x.view(np.uint64)
+        x = np.ascontiguousarray(values, dtype="<i8")  # little-endian, as the reference
+        blocks = np.empty((len(x), 2), dtype="<u8")
+        blocks[:, 0] = np.frombuffer(domain_tag(domain), dtype="<u8")[0]
+        blocks[:, 1] = x.view("<u8")
         enc = self._cipher.encryptor()
-        out = np.frombuffer(enc.update(blocks.tobytes()) + enc.finalize(), dtype=np.uint64)
-        return (out[::2] & _MASK).view(np.int64)
+        out = np.frombuffer(enc.update(blocks.tobytes()) + enc.finalize(), dtype="<u8")
+        return (out[::2] & _MASK).astype(np.int64)
 
     def arrow(self, values: pa.Array, domain: str) -> pa.Array:
         """Pseudonyms of an Arrow integer array; nulls stay null."""

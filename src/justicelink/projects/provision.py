@@ -29,6 +29,8 @@ from justicelink.projects.naming import project_column, table_name
 from justicelink.specs import available_specs, load_spec
 
 _BATCH_ROWS = 1 << 18
+# how the store's pseudonyms were made; a store made another way does not join to its workspace
+PSEUDONYMS = "aes-256 int-prf v1 (decision 0006)"
 
 
 @dataclass(frozen=True)
@@ -125,11 +127,13 @@ def _plan(grant: ProjectGrant, bank_dir: Path, pins: dict[str, str]) -> list[_It
 def _domain(item: _Item, column: str) -> str:
     """Key domain of a keyed column: every ALF of the project shares one (so ALF_PE joins across
     datasets); each dataset's native keys share another."""
-    return "alf" if column.endswith("ALF_E") else f"nk_{item.dataset}"
+    is_alf = column == "ALF_E" or column.endswith("_ALF_E")  # not RALF_E, an address key
+    return "alf" if is_alf else f"nk_{item.dataset}"
 
 
-def _rekeyed(item: _Item, prf: IntPRF) -> pa.RecordBatchReader:
-    """The approved columns of one bank table, batch by batch, keyed columns re-keyed."""
+def _rekeyed(item: _Item, prf: IntPRF) -> tuple[pa.RecordBatchReader, list[RefusedError]]:
+    """The approved columns of one bank table, batch by batch, keyed columns re-keyed; and a
+    list that receives the reason if a batch cannot be re-keyed."""
     source = pq.ParquetFile(item.src)
     fields = []
     for c in item.columns:
@@ -145,20 +149,34 @@ def _rekeyed(item: _Item, prf: IntPRF) -> pa.RecordBatchReader:
 
     def batches() -> Iterator[pa.RecordBatch]:
         for batch in source.iter_batches(batch_size=_BATCH_ROWS, columns=item.columns):
-            arrays = [
-                prf.arrow(batch.column(i), _domain(item, c)) if c in item.keyed else batch.column(i)
-                for i, c in enumerate(item.columns)
-            ]
+            arrays = []
+            for i, c in enumerate(item.columns):
+                if c not in item.keyed:
+                    arrays.append(batch.column(i))
+                    continue
+                try:
+                    arrays.append(prf.arrow(batch.column(i), _domain(item, c)))
+                except (pa.ArrowException, TypeError, ValueError) as exc:
+                    # DuckDB would wrap this (and Arrow quotes the offending id): keep it, say
+                    # which column failed without any value, and re-raise after the scan
+                    failures.append(
+                        RefusedError(
+                            f"{item.src}: column {c} could not be re-keyed ({type(exc).__name__}); "
+                            "bank ids must be 63-bit integers"
+                        )
+                    )
+                    raise
             yield pa.RecordBatch.from_arrays(arrays, schema=schema)
 
-    return pa.RecordBatchReader.from_batches(schema, batches())
+    failures: list[RefusedError] = []
+    return pa.RecordBatchReader.from_batches(schema, batches()), failures
 
 
 def _recorded_distinct(item: _Item, column: str) -> int | None:
     """The bank's own count of a keyed column's distinct ids (``version.json``), if recorded."""
     info = json.loads((item.src.parent / "version.json").read_text())
     n = info.get("distinct", {}).get(item.bank_table, {}).get(column)
-    return n if isinstance(n, int) else None
+    return n if type(n) is int else None  # not a JSON true
 
 
 def _check_domains(con: duckdb.DuckDBPyConnection, plan: list[_Item], project_id: str) -> None:
@@ -193,9 +211,14 @@ def provision(
     keys = ZoneKeys.create(folder, f"project {grant.project_id}")
     key = keys.prf_key()
     meta_path = folder / "project.json"
-    old_pins: dict[str, str] = (
-        json.loads(meta_path.read_text())["pins"] if meta_path.is_file() else {}
-    )
+    old_meta = json.loads(meta_path.read_text()) if meta_path.is_file() else {}
+    old_pins: dict[str, str] = old_meta.get("pins", {})
+    if old_meta and old_meta.get("pseudonyms") != PSEUDONYMS and not refresh:
+        raise RefusedError(
+            f"project {grant.project_id} was provisioned with another pseudonym algorithm: "
+            "re-provisioning changes every ALF_PE and *_PE, so tables saved in its workspace "
+            "will no longer join to the store. Re-provision with --refresh to accept this."
+        )
     pins: dict[str, str] = {}
     for ds in grant.datasets:
         available = _dataset_versions(bank_dir, ds)
@@ -220,8 +243,14 @@ def provision(
         plan = _plan(grant, bank_dir, pins)
         prf = IntPRF(key)
         for item in plan:
-            con.register("rekeyed", _rekeyed(item, prf))
-            con.execute(f'CREATE TABLE "{item.name}" AS SELECT * FROM rekeyed')
+            reader, failures = _rekeyed(item, prf)
+            con.register("rekeyed", reader)
+            try:
+                con.execute(f'CREATE TABLE "{item.name}" AS SELECT * FROM rekeyed')
+            except duckdb.Error:
+                if failures:
+                    raise failures[0] from None
+                raise
             con.unregister("rekeyed")
             counts[item.name] = con.execute(f'SELECT count(*) FROM "{item.name}"').fetchone()[0]  # type: ignore[index]
         _check_domains(con, plan, grant.project_id)
@@ -245,6 +274,7 @@ def provision(
             "schema": grant.schema,
             "workspace_schema": grant.workspace_schema,
             "pins": pins,
+            "pseudonyms": PSEUDONYMS,
             "tables": counts,
             "provisioned_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "approved_by": grant.approved_by,
