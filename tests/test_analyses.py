@@ -101,3 +101,68 @@ def test_parents_health_recovers_the_planted_contrast(demo_home: Path) -> None:
         if m.measure != "ED attendance":
             assert m.p_value < 0.05
     assert set(cohort.group) == {"parents", "comparison"}
+
+
+def test_private_law_recovers_the_planted_gradient(demo_home: Path) -> None:
+    """Tolerance: the analysis and the generator count the same realised families and
+    applications, so sampling error does not enter. What differs is measurement. A mother
+    unlinked in child health or the demographic service drops from both numerator and
+    denominator; one unlinked in Cafcass (about 1 in 100 adults with the probabilistic stage)
+    drops only from the numerator; a family that moves between 1 July and the issue date can
+    change quintile. So each quintile's families must be within 2% of the truth and its rate
+    within 10% (relative) of the planted rate; the deprivation gradient must show, and the
+    two-year repeat share must be within 5 points."""
+    planted = _planted(demo_home)
+    truth = planted["private_law_families_and_first_applications_by_quintile"]
+    with pf.open_session(pf.Home(demo_home), "0001", "rhys") as s:
+        result = analyses.private_law_rates(s)
+    rows = {r["q"]: r for r in result.by_quintile["default (1, 4, 39)"].to_pylist()}
+    assert sorted(rows) == [1, 2, 3, 4, 5]
+    for q, (families, apps) in truth.items():
+        r = rows[int(q)]
+        assert abs(r["families"] - families) <= 0.02 * families, (q, r, families)
+        want = 10_000 * apps / families
+        assert abs(r["rate_per_10k"] - want) <= 0.10 * want, (q, r, want)
+    assert rows[1]["rate_per_10k"] > 1.5 * rows[5]["rate_per_10k"]
+    n, repeated = result.repeats["default (1, 4, 39)"]
+    share = planted["private_law_repeat_within_2y"]["share"]
+    assert n > 50 and abs(repeated / n - share) < 0.05, (n, repeated, share)
+    # by local authority: the same families, placed by authority
+    by_la = planted["private_law_families_and_first_applications_by_la"]
+    got = {r["la"]: r for r in result.by_la.to_pylist()}
+    assert set(got) == set(by_la)
+    for la, (families, _) in by_la.items():
+        assert abs(got[la]["families"] - families) <= 0.02 * families, la
+
+
+def test_children_per_10k_by_local_authority_recover_the_truth(demo_home: Path) -> None:
+    """Tolerance: child-years come from the demographic service, which holds everyone with a
+    Welsh address, so each authority's count must be within 1% of the register's. Children in
+    proceedings are counted from Cafcass, by ALF_PE where linked and by person id otherwise,
+    so a child with two unlinked records can count twice: within 1 child or 10% of the truth."""
+    planted = _planted(demo_home)["CAFW"]
+    with pf.open_session(pf.Home(demo_home), "0001", "rhys") as s:
+        result = analyses.children_per_10k_by_la(s)
+    rows = {r["la"]: r for r in result.by_la["default (1, 4, 39)"].to_pylist()}
+    assert set(rows) == set(planted["child_years_by_la"])
+    for la, years in planted["child_years_by_la"].items():
+        assert abs(rows[la]["child_years"] - years) <= 0.01 * years, la
+        kids = planted["children_in_s31_by_la"].get(la, 0)
+        assert abs(rows[la]["children"] - kids) <= max(1, 0.1 * kids), (la, rows[la], kids)
+    assert sum(r["children"] for r in rows.values()) > 50
+
+
+def test_one_analysis_by_name_and_unknown_names_refused(demo_home: Path) -> None:
+    import pytest
+
+    from justicelink.formats import RefusedError
+
+    report, requests = pf.run_family_justice_analyses(
+        pf.Home(demo_home), "0001", "rhys", ("private-law",)
+    )
+    assert list(requests) == ["private_law"]
+    html = report.read_text()
+    assert "Private-law applications by deprivation and area" in html
+    assert "Newborns in care proceedings" not in html
+    with pytest.raises(RefusedError, match="unknown analyses"):
+        pf.run_family_justice_analyses(pf.Home(demo_home), "0001", "rhys", ("nonsense",))

@@ -534,10 +534,12 @@ app.add_typer(analyses_app, name="analyses")
 def analyses_run(
     project: str,
     as_user: ActorOpt,
+    name: Annotated[str, typer.Argument(help=f"all, or one of: {', '.join(pf.ANALYSES)}")] = "all",
     home: HomeOpt = Path("demo-home"),
 ) -> None:
     """Run the analyses in a project (as a member); outputs go to the airlock; report in the workspace."""
-    report, requests = pf.run_family_justice_analyses(pf.Home(home), project, as_user)
+    names = pf.ANALYSES if name == "all" else (name,)
+    report, requests = pf.run_family_justice_analyses(pf.Home(home), project, as_user, names)
     console.print(f"report {report}; airlock requests {requests}")
 
 

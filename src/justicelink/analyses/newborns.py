@@ -6,7 +6,8 @@ of birth (and, separately, within 7 days), found by joining Cafcass Cymru subjec
 ALF_PE. Projects hold the week of birth (WOB, the Monday on or before the birth), never the date:
 age at issue is estimated as issue date - (WOB + 3 days), so a child within a few days of the
 cut-off can fall either side (the tolerance in the tests says by how much). A partial year at
-the edge of the data (fewer than half the median year's births) is left out.
+the edge of the data (fewer than half the median year's births) is left out, as are birth years before the
+first year of Cafcass data (child health goes back further).
 Linkage filter: ALF_STS_CD IN (1, 4, 39) by default on both sides; also run strictly (1) and
 loosely (1, 4, 39, 35) to show how much the figure depends on linkage.
 """
@@ -48,6 +49,8 @@ def newborns_in_care_proceedings(session: Session) -> NewbornResult:
         WITH b AS (
             SELECT ALF_PE, ALF_STS_CD, WOB, CAST(year(WOB + INTERVAL 3 DAY) AS VARCHAR) AS birth_year
             FROM {births} WHERE STILLBIRTH_FLG = 0
+              -- child health goes back further than Cafcass: only years with court data
+              AND year(WOB + INTERVAL 3 DAY) >= (SELECT min(year(CAP_ISSUEDATE)) FROM {app})
         ), s AS (
             SELECT DISTINCT p.ALF_PE, p.ALF_STS_CD, min(a.CAP_ISSUEDATE) OVER (PARTITION BY p.ALF_PE) AS first_issue
             FROM {app} a

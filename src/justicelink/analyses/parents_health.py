@@ -2,10 +2,11 @@
 
 Cohort: mothers and fathers who were respondents to a public-law s31 application (Cafcass
 Cymru), linked under the filter; index date: the issue date of their first such case.
-Comparison: up to two people per parent from the demographic register (WDSD_AR_PERS) with the
-same sex and year of birth who were never a Cafcass respondent, alive at the parent's index date,
-given the parent's index date. (Area deprivation is not matched: projects hold no deprivation
-reference table yet.)
+Comparison: up to two people per parent from the demographic register (WDSD_AR_PERS) who were
+never a Cafcass respondent, alive at the parent's index date, and given the parent's index
+date, matched on sex, year of birth and area deprivation. Deprivation is the WIMD 2019 quintile
+of each person's address on 1 July of the index year (REFR_LSOA2011_LOOKUP), so parents without
+a Welsh address that day are left out.
 Outcomes in the 2 years before the index date: GP Read codes for mental health, substance use,
 self-harm and injury (WLGP, joined to patients on LOCAL_NUM_PE), and any emergency department
 attendance (EDDS). Each is compared with a chi-square test (2x2).
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 
 from scipy.stats import chi2_contingency
 
+from justicelink.analyses.areas import address_on_1_july
 from justicelink.analyses.care_proceedings import Session, latest_table
 from justicelink.analyses.newborns import DEFAULT, FILTERS
 
@@ -77,8 +79,9 @@ def parents_health(session: Session) -> tuple[dict[str, list[Measure]], Cohort]:
     cohort = Cohort([], {})
     for label, statuses in FILTERS.items():
         st = ", ".join(map(str, statuses))
+        people = """SELECT yr, PERS_ID_PE FROM pp UNION SELECT yr, PERS_ID_PE FROM cand"""
         base = f"""
-            WITH parents AS (
+            WITH parents0 AS (
                 SELECT p.ALF_PE, min(p.GNDR_CD) AS sex, min(year(p.WOB)) AS yob, min(a.CAP_ISSUEDATE) AS idx
                 FROM {app} a
                 JOIN {users} u ON u.RECORD1ID_PE = a.CAP_APPLICATIONID_PE AND u.RECORD2ROLEIDNAME = 'Respondent'
@@ -86,14 +89,30 @@ def parents_health(session: Session) -> tuple[dict[str, list[Measure]], Cohort]:
                 WHERE a.CAP_LAWTYPENAME = 'Public' AND p.ALF_STS_CD IN ({st}) AND p.ALF_PE IS NOT NULL
                 GROUP BY p.ALF_PE HAVING min(a.CAP_ISSUEDATE) >= DATE '2015-01-01'
             ), everyone AS (
-                SELECT ALF_PE, GNDR_CD AS sex, year(WOB) AS yob, DOD FROM {pers}
+                SELECT ALF_PE, min(PERS_ID_PE) AS PERS_ID_PE, min(GNDR_CD) AS sex, min(year(WOB)) AS yob,
+                       min(DOD) AS DOD
+                FROM {pers}
                 WHERE ALF_STS_CD IN ({st}) AND ALF_PE IS NOT NULL
-                  AND ALF_PE NOT IN (SELECT p.ALF_PE FROM {alf} p JOIN {users} u ON u.RECORD2ID_PE = p.SYSTEM_ID_PE
+                GROUP BY ALF_PE
+            ), pp AS (
+                SELECT p0.*, CAST(year(p0.idx) AS INTEGER) AS yr, e.PERS_ID_PE
+                FROM parents0 p0 JOIN everyone e USING (ALF_PE)
+            ), never AS (
+                SELECT * FROM everyone
+                WHERE ALF_PE NOT IN (SELECT p.ALF_PE FROM {alf} p JOIN {users} u ON u.RECORD2ID_PE = p.SYSTEM_ID_PE
                                      WHERE u.RECORD2ROLEIDNAME = 'Respondent' AND p.ALF_PE IS NOT NULL)
+            ), cand AS (
+                SELECT DISTINCT pp.yr, c.PERS_ID_PE FROM pp JOIN never c ON c.sex = pp.sex AND c.yob = pp.yob
+            ), placed AS ({address_on_1_july(session, people)}
+            ), parents AS (
+                SELECT pp.ALF_PE, pp.sex, pp.yob, pp.idx, pp.yr, pl.q
+                FROM pp JOIN placed pl USING (yr, PERS_ID_PE)
             ), pairs AS (
                 SELECT c.ALF_PE, p.idx,
                        row_number() OVER (PARTITION BY p.ALF_PE ORDER BY hash(c.ALF_PE, p.ALF_PE)) AS k
-                FROM parents p JOIN everyone c ON c.sex = p.sex AND c.yob = p.yob
+                FROM parents p
+                JOIN never c ON c.sex = p.sex AND c.yob = p.yob
+                JOIN placed pc ON pc.PERS_ID_PE = c.PERS_ID_PE AND pc.yr = p.yr AND pc.q = p.q
                 WHERE c.DOD IS NULL OR c.DOD > p.idx
             ), cohort AS (
                 SELECT ALF_PE, idx, 'parents' AS grp FROM parents

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from justicelink.synth import names
 from justicelink.synth.config import Calibration
 from justicelink.synth.population import YEAR_DAYS, Places, Register, _date, _days, _expand_ranges
 
@@ -186,48 +187,75 @@ def _private_law(
     cal: Calibration,
     start_year: int,
     end_year: int,
-) -> tuple[dict[str, np.ndarray], dict[str, dict[str, float]]]:
-    """Separated parents' applications; returns the cases and the planted rates by quintile."""
-    kids = np.flatnonzero((reg.mother >= 0) & (reg.father >= 0))
-    # a "family" = a mother-father pair with a shared child under 18
-    pair_key = reg.mother[kids] * len(reg) + reg.father[kids]
+) -> tuple[dict[str, np.ndarray], dict]:
+    """Separated parents' applications; returns the cases and the realised (planted) rates.
+
+    A *family* is a living mother with a child under 18 on 1 July of the year, placed by
+    her address that day: an analyst can see it in child health (mother-child links) and the
+    demographic service (addresses). A family with a known father of one of those children
+    applies at its quintile's rate (``cal.private_law_per_10k_families``); the other parent
+    is that father. The recorded truth is per family, whatever the father: applications per
+    10,000 families, by year and quintile, by local authority, and the share of first
+    applications followed by a repeat within two years.
+    """
+    kids = np.flatnonzero(reg.mother >= 0)
+    # the pair of each child with a known father, for the subjects of a case
+    both = kids[reg.father[kids] >= 0]
+    pair_key = reg.mother[both] * len(reg) + reg.father[both]
     order = np.argsort(pair_key, kind="stable")
-    kids, pair_key = kids[order], pair_key[order]
-    pairs, first = np.unique(pair_key, return_index=True)
-    p_mother = reg.mother[kids[first]]
-    p_father = reg.father[kids[first]]
+    both, pair_key = both[order], pair_key[order]
     end = _date(end_year, 12, 31)
-    out: dict[str, list[np.ndarray]] = {k: [] for k in ("app", "resp", "issue", "sc", "ch")}
-    planted: dict[str, dict[str, float]] = {}
+    out: dict[str, list[np.ndarray]] = {
+        k: [] for k in ("mother", "app", "resp", "issue", "sc", "ch")
+    }
+    by_year: dict[str, dict[str, list[int]]] = {}
+    by_la: dict[str, list[int]] = {}
     n_cases = 0
     for year in range(start_year, end_year + 1):
         mid = _date(year, 7, 1)
         age = (mid - reg.dob[kids]).astype(np.int64) / YEAR_DAYS
         young = (age >= 0) & (age < 18)
-        active = np.unique(pair_key[young])
-        a_idx = np.searchsorted(pairs, active)
-        m, f = p_mother[a_idx], p_father[a_idx]
-        pc = reg.postcode_on(m, np.full(len(m), mid))
-        in_wales = places.postcode_in_wales(pc)
-        q = places.postcode_quintile(pc)
-        rate = np.array(cal.private_law_per_10k_families)[q - 1] / 10_000
-        chosen = (rng.random(len(m)) < rate) & in_wales
+        fam = np.unique(reg.mother[kids[young]])
+        fam = fam[np.isnat(reg.dod[fam]) | (reg.dod[fam] > mid)]  # living mothers
+        # the father of the youngest child under 18 who has one
+        yk = kids[young & (reg.father[kids] >= 0)]
+        yk = yk[np.lexsort((-reg.dob[yk].astype(np.int64), reg.mother[yk]))]
+        first = (
+            np.r_[True, reg.mother[yk][1:] != reg.mother[yk][:-1]] if len(yk) else np.zeros(0, bool)
+        )
+        with_father, their_father = reg.mother[yk][first], reg.father[yk][first]
+        pos = np.searchsorted(with_father, fam)
+        has_father = (pos < len(with_father)) & (
+            with_father[np.minimum(pos, len(with_father) - 1)] == fam
+        )
+        father = np.where(has_father, their_father[np.minimum(pos, len(their_father) - 1)], -1)
+        pc = reg.postcode_on(fam, np.full(len(fam), mid))
+        known = pc >= 0
+        pc_ok = np.where(known, pc, 0)
+        in_wales = known & places.postcode_in_wales(pc_ok)
+        q = np.where(known, places.postcode_quintile(pc_ok), 0)
+        la = np.where(known, places.postcode_la(pc_ok), -1)
+        rate = np.array([0.0, *cal.private_law_per_10k_families])[q] / 10_000
+        chosen = (rng.random(len(fam)) < rate) & has_father
+        year_rec = by_year.setdefault(str(year), {})
         for quint in range(1, 6):
-            fam = int((in_wales & (q == quint)).sum())
-            apps = int((chosen & (q == quint)).sum())
-            planted.setdefault(str(year), {})[str(quint)] = (
-                round(apps / fam * 10_000, 2) if fam else 0.0
-            )
-        # English families apply too (they go to Cafcass England)
-        chosen |= (rng.random(len(m)) < rate) & ~in_wales
-        c_m, c_f = m[chosen], f[chosen]
+            in_q = in_wales & (q == quint)
+            year_rec[str(quint)] = [int(in_q.sum()), int((chosen & in_q).sum())]
+        for i in np.unique(la[in_wales]):
+            rec = by_la.setdefault(str(names.LOCAL_AUTHORITIES[i]), [0, 0])
+            rec[0] += int((in_wales & (la == i)).sum())
+            rec[1] += int((in_wales & (la == i) & chosen).sum())
+        c_m, c_f = fam[chosen], father[chosen]
         iss = rng.integers(
             _date(year).astype(np.int64), _date(year, 12, 31).astype(np.int64) + 1, len(c_m)
         ).astype("datetime64[D]")
-        # repeat applications by the same parents within about two years
+        # repeat applications by the same parents within two years
         rep = rng.random(len(c_m)) < cal.private_repeat_probability
         r_iss = iss[rep] + rng.integers(90, 730, int(rep.sum())).astype("timedelta64[D]")
         keep = r_iss <= end
+        # first applications issued early enough for two years' follow-up, and their repeats
+        early = (iss <= end - np.timedelta64(730, "D")) & in_wales[chosen]
+        year_rec["followed"] = [int(early.sum()), int((early & rep).sum())]
         c_m = np.concatenate([c_m, c_m[rep][keep]])
         c_f = np.concatenate([c_f, c_f[rep][keep]])
         iss = np.concatenate([iss, r_iss[keep]])
@@ -238,13 +266,14 @@ def _private_law(
         key = c_m * len(reg) + c_f
         lo = np.searchsorted(pair_key, key, side="left")
         hi = np.searchsorted(pair_key, key, side="right")
-        owner, pos = _expand_ranges(lo, hi - lo)
-        child = kids[pos]
+        owner, pos2 = _expand_ranges(lo, hi - lo)
+        child = both[pos2]
         a = (iss[owner] - reg.dob[child]).astype(np.int64) / YEAR_DAYS
         ok = (a >= 0) & (a < 18)
         has = np.zeros(len(c_m), bool)
         has[owner[ok]] = True
         remap = np.cumsum(has) - 1
+        out["mother"].append(c_m[has])
         out["app"].append(app[has])
         out["resp"].append(resp[has])
         out["issue"].append(iss[has])
@@ -252,6 +281,27 @@ def _private_law(
         out["ch"].append(child[ok])
         n_cases += int(has.sum())
     cases = {k: np.concatenate(v) if v else np.array([], np.int64) for k, v in out.items()}
+    followed = [sum(v["followed"][i] for v in by_year.values()) for i in (0, 1)]
+    planted = {
+        "private_law_applications_per_10k_families_by_quintile": {
+            y: {
+                k: round(v[1] / v[0] * 10_000, 2) if v[0] else 0.0
+                for k, v in rec.items()
+                if k != "followed"
+            }
+            for y, rec in by_year.items()
+        },
+        "private_law_families_and_first_applications_by_quintile": {
+            str(k): [sum(rec[str(k)][i] for rec in by_year.values()) for i in (0, 1)]
+            for k in range(1, 6)
+        },
+        "private_law_families_and_first_applications_by_la": by_la,
+        "private_law_repeat_within_2y": {
+            "first_applications": followed[0],
+            "repeated": followed[1],
+            "share": round(followed[1] / followed[0], 4) if followed[0] else None,
+        },
+    }
     return cases, planted
 
 
@@ -287,7 +337,7 @@ def draw_cases(
     ).astype(object)
     outcome[np.isnat(completed)] = ""
     # the family's address at issue decides the local authority and the service
-    lead = np.concatenate([pub["mother"], priv["app"]])
+    lead = np.concatenate([pub["mother"], priv["mother"]])
     pc = reg.postcode_on(lead, issue)
     la = places.postcode_la(pc)
     wales = places.postcode_in_wales(pc)
@@ -326,7 +376,7 @@ def draw_cases(
         party_person=party_person,
         party_role=party_role,
     )
-    return cases, {"private_law_applications_per_10k_families_by_quintile": private_planted}
+    return cases, private_planted
 
 
 def hearings(

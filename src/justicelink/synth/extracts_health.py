@@ -203,7 +203,9 @@ def births(
     rng: np.random.Generator, rates: ErrorRates, reg: Register, places: Places, cases: Cases,
     cal: Calibration, start_year: int, end_year: int,
 ) -> tuple[dict[str, pa.Table], dict[str, pa.Table], dict]:  # fmt: skip
-    lo, hi = _date(start_year), _date(end_year, 12, 31)
+    # child health holds every child born since 18 years before the study starts, so that an
+    # analyst can find the mothers of all children under 18 in any study year
+    lo, hi = _date(start_year - 18), _date(end_year, 12, 31)
     kids = np.flatnonzero((reg.dob >= lo) & (reg.dob <= hi) & (reg.mother >= 0))
     kids = kids[np.argsort(reg.dob[kids], kind="stable")]
     n = len(kids)

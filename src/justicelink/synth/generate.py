@@ -140,7 +140,7 @@ def generate(
             for name, table in truth.items():
                 pq.write_table(table, truth_dir / f"{ds}_{name}.parquet", compression="zstd")
             step(ds)
-        planted.update(_court_planted(reg, cases, start_year, end_year))
+        planted.update(_court_planted(reg, places, cases, start_year, end_year))
         if (truth_dir / "CAFW_CAFCASS_PERSON.parquet").is_file():
             planted["CAFW"]["linkable_high_confidence_share"] = _linkable_share(
                 pq.read_table(truth_dir / "CAFW_CAFCASS_PERSON.parquet")
@@ -209,7 +209,7 @@ def _write_register(folder: Path, reg, places) -> None:  # type: ignore[no-untyp
     )
 
 
-def _court_planted(reg, cases, start_year: int, end_year: int) -> dict:  # type: ignore[no-untyped-def]
+def _court_planted(reg, places, cases, start_year: int, end_year: int) -> dict:  # type: ignore[no-untyped-def]
     """Realised truth of the court model, per service (CAFW = Wales, CAFE = England)."""
     years = [str(y) for y in range(start_year, end_year + 1)]
     issue_year = cases.issue.astype("datetime64[Y]").astype(int) + 1970
@@ -252,6 +252,30 @@ def _court_planted(reg, cases, start_year: int, end_year: int) -> dict:  # type:
             },
         }
     out["births_by_year"] = births
+    # public law per 10,000 children by local authority (pooled over the years): children in s31
+    # proceedings in the year by the case's authority, and child-years by home address on 1 July
+    la_names = np.array(names.LOCAL_AUTHORITIES)
+    wales_pub = (cases.law == "Public") & cases.wales
+    s = wales_pub[cases.subject_case]
+    per_year = np.unique(
+        np.stack([issue_year[cases.subject_case][s], cases.subject_child[s], cases.la[cases.subject_case][s]], axis=1),
+        axis=0,
+    )  # fmt: skip
+    children_by_la = {
+        str(la_names[i]): int((per_year[:, 2] == i).sum()) for i in np.unique(per_year[:, 2])
+    }
+    population: dict[str, int] = {}
+    for y in years:
+        mid = np.datetime64(f"{y}-07-01")
+        age = (mid - reg.dob).astype(np.int64) / YEAR_DAYS
+        idx = np.flatnonzero((age >= 0) & (age < 18) & (np.isnat(reg.dod) | (reg.dod > mid)))
+        pc = reg.postcode_on(idx, np.full(len(idx), mid))
+        pc = pc[pc >= 0]
+        la = places.postcode_la(pc)
+        for i, n in zip(*np.unique(la[la < names.WALES_LAS], return_counts=True), strict=True):
+            population[str(la_names[i])] = population.get(str(la_names[i]), 0) + int(n)
+    out["CAFW"]["children_in_s31_by_la"] = children_by_la
+    out["CAFW"]["child_years_by_la"] = population
     return out
 
 
