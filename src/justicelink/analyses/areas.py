@@ -23,17 +23,27 @@ def years_sql(session: Session, law: str) -> str:
 
 def address_on_1_july(session: Session, people: str) -> str:
     """SQL for (yr, PERS_ID_PE, la, q): each person of ``people`` (a relation with ``yr`` and
-    ``PERS_ID_PE``) placed by their address on 1 July of ``yr``; Welsh addresses only."""
+    ``PERS_ID_PE``) placed by their address on 1 July of ``yr``; Welsh addresses only.
+
+    An ASOF join finds the latest address starting on or before the date without sorting every
+    person's history (it scales to millions of person-years in the session's memory)."""
     addr = latest_table(session, "WDSD_AR_PERS_ADD")
     lookup = latest_table(session, "REFR_LSOA2011_LOOKUP")
     return f"""
-        SELECT x.yr, x.PERS_ID_PE, l.LA_NAME AS la, l.WIMD_2019_QUINTILE AS q
-        FROM ({people}) x
-        JOIN {addr} a ON a.PERS_ID_PE = x.PERS_ID_PE
-        LEFT JOIN {lookup} l ON l.LSOA2011_CD = a.LSOA2011_CD
-        QUALIFY row_number() OVER (
-            PARTITION BY x.yr, x.PERS_ID_PE
-            ORDER BY (a.FROM_DT <= make_date(x.yr, 7, 1)) DESC,
-                     CASE WHEN a.FROM_DT <= make_date(x.yr, 7, 1) THEN a.FROM_DT END DESC,
-                     a.FROM_DT
-        ) = 1 AND a.WELSH_ADDRESS = '1' AND l.LA_NAME IS NOT NULL"""
+        WITH x AS (SELECT DISTINCT yr, PERS_ID_PE, make_date(yr, 7, 1) AS d FROM ({people})),
+        on_date AS (
+            SELECT x.yr, x.PERS_ID_PE, a.FROM_DT AS since, a.LSOA2011_CD AS lsoa, a.WELSH_ADDRESS AS welsh
+            FROM x ASOF LEFT JOIN {addr} a ON a.PERS_ID_PE = x.PERS_ID_PE AND a.FROM_DT <= x.d
+        ), firsts AS (
+            SELECT PERS_ID_PE, arg_min(LSOA2011_CD, FROM_DT) AS lsoa, arg_min(WELSH_ADDRESS, FROM_DT) AS welsh
+            FROM {addr} WHERE PERS_ID_PE IN (SELECT PERS_ID_PE FROM on_date WHERE since IS NULL)
+            GROUP BY PERS_ID_PE
+        ), placed AS (
+            SELECT o.yr, o.PERS_ID_PE,
+                   CASE WHEN o.since IS NULL THEN f.lsoa ELSE o.lsoa END AS lsoa,
+                   CASE WHEN o.since IS NULL THEN f.welsh ELSE o.welsh END AS welsh
+            FROM on_date o LEFT JOIN firsts f USING (PERS_ID_PE)
+        )
+        SELECT p.yr, p.PERS_ID_PE, l.LA_NAME AS la, l.WIMD_2019_QUINTILE AS q
+        FROM placed p JOIN {lookup} l ON l.LSOA2011_CD = p.lsoa
+        WHERE p.welsh = '1'"""

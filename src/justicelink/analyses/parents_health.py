@@ -102,21 +102,28 @@ def parents_health(session: Session) -> tuple[dict[str, list[Measure]], Cohort]:
                 WHERE ALF_PE NOT IN (SELECT p.ALF_PE FROM {alf} p JOIN {users} u ON u.RECORD2ID_PE = p.SYSTEM_ID_PE
                                      WHERE u.RECORD2ROLEIDNAME = 'Respondent' AND p.ALF_PE IS NOT NULL)
             ), cand AS (
-                SELECT DISTINCT pp.yr, c.PERS_ID_PE FROM pp JOIN never c ON c.sex = pp.sex AND c.yob = pp.yob
+                SELECT DISTINCT pp.yr, c.PERS_ID_PE FROM (SELECT DISTINCT yr, sex, yob FROM pp) pp
+                JOIN never c ON c.sex = pp.sex AND c.yob = pp.yob
+                WHERE c.DOD IS NULL OR c.DOD > make_date(pp.yr, 7, 1)
             ), placed AS ({address_on_1_july(session, people)}
             ), parents AS (
-                SELECT pp.ALF_PE, pp.sex, pp.yob, pp.idx, pp.yr, pl.q
+                SELECT pp.ALF_PE, pp.sex, pp.yob, pp.idx, pp.yr, pl.q,
+                       row_number() OVER (PARTITION BY pp.sex, pp.yob, pp.yr, pl.q ORDER BY hash(pp.ALF_PE)) - 1 AS r
                 FROM pp JOIN placed pl USING (yr, PERS_ID_PE)
+            ), cands AS (
+                SELECT c.ALF_PE, c.sex, c.yob, c.DOD, pl.yr, pl.q,
+                       row_number() OVER (PARTITION BY c.sex, c.yob, pl.yr, pl.q ORDER BY hash(c.ALF_PE, pl.yr)) - 1 AS r
+                FROM never c JOIN placed pl ON pl.PERS_ID_PE = c.PERS_ID_PE
             ), pairs AS (
-                SELECT c.ALF_PE, p.idx,
-                       row_number() OVER (PARTITION BY p.ALF_PE ORDER BY hash(c.ALF_PE, p.ALF_PE)) AS k
+                -- in each cell (sex, year of birth, index year, quintile) the parent ranked i gets
+                -- the candidates ranked 2i and 2i + 1: an equi-join, no fan-out
+                SELECT c.ALF_PE, p.idx
                 FROM parents p
-                JOIN never c ON c.sex = p.sex AND c.yob = p.yob
-                JOIN placed pc ON pc.PERS_ID_PE = c.PERS_ID_PE AND pc.yr = p.yr AND pc.q = p.q
+                JOIN cands c ON c.sex = p.sex AND c.yob = p.yob AND c.yr = p.yr AND c.q = p.q AND c.r // 2 = p.r
                 WHERE c.DOD IS NULL OR c.DOD > p.idx
             ), cohort AS (
                 SELECT ALF_PE, idx, 'parents' AS grp FROM parents
-                UNION ALL SELECT ALF_PE, idx, 'comparison' FROM pairs WHERE k <= 2
+                UNION ALL SELECT ALF_PE, idx, 'comparison' FROM pairs
             ), gp AS (
                 SELECT pt.ALF_PE, e.EVENT_DT, e.EVENT_CD FROM {events} e
                 JOIN {patient} pt ON pt.LOCAL_NUM_PE = e.LOCAL_NUM_PE WHERE pt.ALF_PE IS NOT NULL
