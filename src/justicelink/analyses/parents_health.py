@@ -79,33 +79,46 @@ def parents_health(session: Session) -> tuple[dict[str, list[Measure]], Cohort]:
     cohort = Cohort([], {})
     for label, statuses in FILTERS.items():
         st = ", ".join(map(str, statuses))
-        people = """SELECT yr, PERS_ID_PE FROM pp UNION SELECT yr, PERS_ID_PE FROM cand"""
-        base = f"""
-            WITH parents0 AS (
-                SELECT p.ALF_PE, min(p.GNDR_CD) AS sex, min(year(p.WOB)) AS yob, min(a.CAP_ISSUEDATE) AS idx
-                FROM {app} a
-                JOIN {users} u ON u.RECORD1ID_PE = a.CAP_APPLICATIONID_PE AND u.RECORD2ROLEIDNAME = 'Respondent'
-                JOIN {alf} p ON p.SYSTEM_ID_PE = u.RECORD2ID_PE
-                WHERE a.CAP_LAWTYPENAME = 'Public' AND p.ALF_STS_CD IN ({st}) AND p.ALF_PE IS NOT NULL
-                GROUP BY p.ALF_PE HAVING min(a.CAP_ISSUEDATE) >= DATE '2015-01-01'
-            ), everyone AS (
+        people = """SELECT yr, PERS_ID_PE FROM jl_ph_pp
+                    UNION SELECT yr, PERS_ID_PE FROM jl_ph_cand"""
+        # the matching inputs are materialised once per filter: the later steps use each twice
+        session.query(
+            f"""CREATE OR REPLACE TEMP TABLE jl_ph_everyone AS
                 SELECT ALF_PE, min(PERS_ID_PE) AS PERS_ID_PE, min(GNDR_CD) AS sex, min(year(WOB)) AS yob,
                        min(DOD) AS DOD
-                FROM {pers}
-                WHERE ALF_STS_CD IN ({st}) AND ALF_PE IS NOT NULL
-                GROUP BY ALF_PE
-            ), pp AS (
+                FROM {pers} WHERE ALF_STS_CD IN ({st}) AND ALF_PE IS NOT NULL GROUP BY ALF_PE"""
+        )
+        session.query(
+            f"""CREATE OR REPLACE TEMP TABLE jl_ph_pp AS
+                WITH parents0 AS (
+                    SELECT p.ALF_PE, min(p.GNDR_CD) AS sex, min(year(p.WOB)) AS yob, min(a.CAP_ISSUEDATE) AS idx
+                    FROM {app} a
+                    JOIN {users} u ON u.RECORD1ID_PE = a.CAP_APPLICATIONID_PE AND u.RECORD2ROLEIDNAME = 'Respondent'
+                    JOIN {alf} p ON p.SYSTEM_ID_PE = u.RECORD2ID_PE
+                    WHERE a.CAP_LAWTYPENAME = 'Public' AND p.ALF_STS_CD IN ({st}) AND p.ALF_PE IS NOT NULL
+                    GROUP BY p.ALF_PE HAVING min(a.CAP_ISSUEDATE) >= DATE '2015-01-01'
+                )
                 SELECT p0.*, CAST(year(p0.idx) AS INTEGER) AS yr, e.PERS_ID_PE
-                FROM parents0 p0 JOIN everyone e USING (ALF_PE)
-            ), never AS (
-                SELECT * FROM everyone
+                FROM parents0 p0 JOIN jl_ph_everyone e USING (ALF_PE)"""
+        )
+        session.query(
+            f"""CREATE OR REPLACE TEMP TABLE jl_ph_never AS
+                SELECT * FROM jl_ph_everyone
                 WHERE ALF_PE NOT IN (SELECT p.ALF_PE FROM {alf} p JOIN {users} u ON u.RECORD2ID_PE = p.SYSTEM_ID_PE
-                                     WHERE u.RECORD2ROLEIDNAME = 'Respondent' AND p.ALF_PE IS NOT NULL)
-            ), cand AS (
-                SELECT DISTINCT pp.yr, c.PERS_ID_PE FROM (SELECT DISTINCT yr, sex, yob FROM pp) pp
-                JOIN never c ON c.sex = pp.sex AND c.yob = pp.yob
-                WHERE c.DOD IS NULL OR c.DOD > make_date(pp.yr, 7, 1)
-            ), placed AS ({address_on_1_july(session, people)}
+                                     WHERE u.RECORD2ROLEIDNAME = 'Respondent' AND p.ALF_PE IS NOT NULL)"""
+        )
+        session.query(
+            """CREATE OR REPLACE TEMP TABLE jl_ph_cand AS
+                SELECT DISTINCT pp.yr, c.PERS_ID_PE FROM (SELECT DISTINCT yr, sex, yob FROM jl_ph_pp) pp
+                JOIN jl_ph_never c ON c.sex = pp.sex AND c.yob = pp.yob
+                WHERE c.DOD IS NULL OR c.DOD > make_date(pp.yr, 7, 1)"""
+        )
+        session.query(
+            f"CREATE OR REPLACE TEMP TABLE jl_ph_placed AS {address_on_1_july(session, people)}"
+        )
+        base = f"""
+            WITH pp AS (SELECT * FROM jl_ph_pp), never AS (SELECT * FROM jl_ph_never),
+            placed AS (SELECT * FROM jl_ph_placed
             ), parents AS (
                 SELECT pp.ALF_PE, pp.sex, pp.yob, pp.idx, pp.yr, pl.q,
                        row_number() OVER (PARTITION BY pp.sex, pp.yob, pp.yr, pl.q ORDER BY hash(pp.ALF_PE)) - 1 AS r
