@@ -27,6 +27,7 @@ from justicelink.crypto import IntPRF, ZoneKeys, refuse_if_collided
 from justicelink.formats import ProjectGrant, RefusedError, write_json_atomic
 from justicelink.projects.naming import project_column, table_name
 from justicelink.specs import available_specs, load_spec
+from justicelink.specs.model import alf_prefix
 
 _BATCH_ROWS = 1 << 18
 # how the store's pseudonyms were made; a store made another way does not join to its workspace
@@ -55,12 +56,13 @@ def workspace_path(projects_root: Path, project_id: str) -> Path:
     return project_dir(projects_root, project_id) / "workspace" / f"SAILW{project_id}V.duckdb"
 
 
-def _keyed_columns(dataset: str, bank_table: str) -> set[str]:
-    spec = load_spec(dataset)
-    table = spec.by_bank_table(bank_table)
-    keyed = {c.out_name for c in table.by_class("native_key")}
+def _keyed_columns(dataset: str, bank_table: str) -> dict[str, str]:
+    """Keyed column -> key domain, from the spec: every ALF of the project shares one domain
+    (so ALF_PE joins across datasets); each dataset's native keys share another."""
+    table = load_spec(dataset).by_bank_table(bank_table)
+    keyed = {c.out_name: f"nk_{dataset}" for c in table.by_class("native_key")}
     for identity in table.identities:
-        keyed.add(f"{identity}_ALF_E" if identity else "ALF_E")
+        keyed[f"{alf_prefix(identity)}ALF_E"] = "alf"
     return keyed
 
 
@@ -82,7 +84,7 @@ class _Item:
     version: str
     src: Path
     columns: list[str]
-    keyed: set[str]
+    keyed: dict[str, str]  # keyed column -> key domain (alf, or nk_<DATASET>)
     name: str
 
 
@@ -118,17 +120,10 @@ def _plan(grant: ProjectGrant, bank_dir: Path, pins: dict[str, str]) -> list[_It
                     f"{ds}.{bank_table} has no columns {unknown}; approval names columns the bank does not hold"
                 )
             plan.append(
-                _Item(ds, bank_table, version, src, list(columns), _keyed_columns(ds, bank_table) & set(columns),
+                _Item(ds, bank_table, version, src, list(columns), {c: d for c, d in _keyed_columns(ds, bank_table).items() if c in columns},
                       table_name(ds, bank_table, version))
             )  # fmt: skip
     return plan
-
-
-def _domain(item: _Item, column: str) -> str:
-    """Key domain of a keyed column: every ALF of the project shares one (so ALF_PE joins across
-    datasets); each dataset's native keys share another."""
-    is_alf = column == "ALF_E" or column.endswith("_ALF_E")  # not RALF_E, an address key
-    return "alf" if is_alf else f"nk_{item.dataset}"
 
 
 def _rekeyed(item: _Item, prf: IntPRF) -> tuple[pa.RecordBatchReader, list[RefusedError]]:
@@ -155,7 +150,7 @@ def _rekeyed(item: _Item, prf: IntPRF) -> tuple[pa.RecordBatchReader, list[Refus
                     arrays.append(batch.column(i))
                     continue
                 try:
-                    arrays.append(prf.arrow(batch.column(i), _domain(item, c)))
+                    arrays.append(prf.arrow(batch.column(i), item.keyed[c]))
                 except (pa.ArrowException, TypeError, ValueError) as exc:
                     # DuckDB would wrap this (and Arrow quotes the offending id): keep it, say
                     # which column failed without any value, and re-raise after the scan
@@ -189,7 +184,7 @@ def _check_domains(con: duckdb.DuckDBPyConnection, plan: list[_Item], project_id
     sources: dict[str, list[tuple[_Item, str]]] = {}
     for item in plan:
         for c in sorted(item.keyed):
-            sources.setdefault(_domain(item, c), []).append((item, c))
+            sources.setdefault(item.keyed[c], []).append((item, c))
     for d, cols in sources.items():
         n_in = _recorded_distinct(*cols[0]) if len(cols) == 1 else None
         if n_in is None:
