@@ -1,30 +1,51 @@
-"""Governance rules and the audit chain."""
+"""Governance rules through the facade, on SQLite and on PostgreSQL 15: accounts, passwords,
+tokens, applications and decisions, expiry, revocation, and concurrent audit appends."""
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from datetime import date
 from pathlib import Path
 
 import pytest
 import sqlalchemy
 
-from justicelink.control import Application, ControlPlane
+from justicelink.control import Application
 from justicelink.formats import RefusedError
+from justicelink.platform import Platform
+
+PASSWORD = "correct horse battery staple"
+PEOPLE = [("gita", "governance"), ("gareth", "governance"), ("rhys", "researcher"),
+          ("rowan", "researcher"), ("dana", "data_manager")]  # fmt: skip
 
 
 @pytest.fixture()
-def cp(tmp_path: Path, control_url: str):
-    c = ControlPlane.open(tmp_path / "control", url=control_url)
-    for u, r in [
-        ("ada", "admin"),
-        ("gita", "governance"),
-        ("gareth", "governance"),
-        ("rhys", "researcher"),
-        ("rowan", "researcher"),
-    ]:
-        c.add_user(u, r, u.title(), actor="ada")
-    yield c
-    c.close()
+def home(tmp_path: Path, control_url: str, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("JUSTICELINK_CONTROL_URL", control_url)
+    root = tmp_path / "home"
+    Platform.init(root, "ada", "Ada", PASSWORD)
+    with login(root, "ada") as ada:
+        for user, role in PEOPLE:
+            ada.users.create(user, role, user.title(), password=PASSWORD)
+    return root
+
+
+_OPEN: list[Platform] = []
+
+
+def login(root: Path, user: str) -> Platform:
+    p = Platform.login(root, user, PASSWORD)[0]
+    _OPEN.append(p)
+    return p
+
+
+@pytest.fixture(autouse=True)
+def _close_platforms():
+    yield
+    while _OPEN:
+        _OPEN.pop().close()
 
 
 def _app(**kw) -> Application:
@@ -36,156 +57,159 @@ def _app(**kw) -> Application:
     return Application(**base)  # type: ignore[arg-type]
 
 
-def test_nobody_approves_their_own_application(cp: ControlPlane) -> None:
-    cp.add_user("gwen", "governance", "Gwen", actor="ada")
-    with pytest.raises(RefusedError, match="only researchers apply"):
-        cp.submit("gwen", _app())
-    pid = cp.submit("rhys", _app())
-    with pytest.raises(RefusedError, match="not on the governance panel"):
-        cp.decide(pid, "rhys", "approve", "self")
+def _sql(p: Platform, sql: str) -> list:
+    with p.cp.engine.begin() as conn:
+        res = conn.execute(sqlalchemy.text(sql))
+        return list(res) if res.returns_rows else []
+
+
+def test_nobody_approves_their_own_application(home: Path) -> None:
+    gita, rhys = login(home, "gita"), login(home, "rhys")
+    with pytest.raises(RefusedError, match="application.submit is for: researcher"):
+        gita.applications.submit(_app())
+    pid = rhys.applications.submit(_app())
+    with pytest.raises(RefusedError, match="rhys is a researcher; application.decide is for"):
+        rhys.applications.decide(pid, "approve", "self")
     with pytest.raises(RefusedError, match="must record its reason"):
-        cp.decide(pid, "gita", "approve", " ")
-    assert cp.decide(pid, "gita", "approve", "fine") == "approved"
-    with pytest.raises(RefusedError, match="not awaiting a decision"):
-        cp.decide(pid, "gareth", "reject", "late")
-    g = cp.grant(pid)
+        gita.applications.decide(pid, "approve", " ")
+    assert gita.applications.decide(pid, "approve", "fine") == "approved"
+    with pytest.raises(RefusedError, match="project 0001 is approved: reject is not allowed"):
+        login(home, "gareth").applications.decide(pid, "reject", "late")
+    g = gita.cp.grant(pid)
     assert g.approved_by == "gita" and g.researchers == ["rhys"] and g.schema == "SAIL0001V"
 
 
-def test_unapproved_or_expired_projects_have_no_grant(cp: ControlPlane) -> None:
-    pid = cp.submit("rhys", _app())
-    with pytest.raises(RefusedError, match="only approved projects"):
-        cp.grant(pid)
-    old = cp.submit("rhys", _app(start_date=date(2019, 1, 1), end_date=date(2020, 1, 1)))
-    cp.decide(old, "gita", "approve", "ok")
-    with pytest.raises(RefusedError, match="access is closed"):
-        cp.grant(old)
-    rej = cp.submit("rhys", _app())
-    cp.decide(rej, "gita", "reject", "no")
-    with pytest.raises(RefusedError, match="rejected"):
-        cp.grant(rej)
+def test_a_panel_member_named_on_an_application_cannot_decide_it(home: Path) -> None:
+    with login(home, "ada") as ada:
+        ada.users.create("gwen", "researcher", "Gwen", password=PASSWORD)
+    pid = login(home, "rhys").applications.submit(_app(researchers=["rhys", "gwen"]))
+    with login(home, "ada") as ada:
+        ada.users.set_role("gwen", "governance")  # she joins the panel afterwards
+    with pytest.raises(RefusedError, match="gwen applied for or is named on project"):
+        login(home, "gwen").applications.decide(pid, "approve", "mine")
 
 
-def test_membership(cp: ControlPlane) -> None:
-    pid = cp.submit("rhys", _app())
-    cp.decide(pid, "gita", "approve", "ok")
-    assert cp.require_member(pid, "rhys").project_id == pid
-    with pytest.raises(RefusedError, match="not a member"):
-        cp.require_member(pid, "rowan")
-    with pytest.raises(RefusedError, match="not a researcher"):
-        cp.require_member(pid, "gita")
+def test_unapproved_or_expired_projects_are_not_provisioned(home: Path) -> None:
+    rhys, gita, dana = login(home, "rhys"), login(home, "gita"), login(home, "dana")
+    pid = rhys.applications.submit(_app())
+    with pytest.raises(RefusedError, match="project 0001 is submitted and runs"):
+        dana.projects.provision(pid)
+    old = rhys.applications.submit(_app(start_date=date(2019, 1, 1), end_date=date(2020, 1, 1)))
+    gita.applications.decide(old, "approve", "ok")
+    with pytest.raises(RefusedError, match="is expired and runs 2019-01-01 to 2020-01-01"):
+        dana.projects.provision(old)
+    expiry = [e for e in dana.cp.audit_entries(f"project:{old}") if e.action == "project.expire"]
+    assert len(expiry) == 1 and expiry[0].actor == "system" and expiry[0].on_behalf_of == "user:dana"
+    rej = rhys.applications.submit(_app())
+    gita.applications.decide(rej, "reject", "no")
+    with pytest.raises(RefusedError, match="is rejected"):
+        dana.projects.provision(rej)
 
 
-def _tamper(cp: ControlPlane, sql: str) -> None:
-    """Edit the database behind the control plane's back (as an attacker with DB access)."""
-    with cp.engine.begin() as conn:
-        conn.execute(sqlalchemy.text(sql))
-
-
-def test_audit_chain_is_intact_then_detects_edits(cp: ControlPlane) -> None:
-    pid = cp.submit("rhys", _app())
-    cp.decide(pid, "gita", "approve", "ok")
-    v = cp.verify_audit()
-    assert v.ok and v.entries == 7
-    _tamper(cp, "UPDATE audit_log SET actor = 'mallory' WHERE seq = 6")
-    v = cp.verify_audit()
-    assert not v.ok and "entry 6 was altered" in v.problem
-
-
-def test_audit_detects_deletion_in_the_middle_and_at_the_end(cp: ControlPlane) -> None:
-    cp.audit("rhys", "workspace.query", "project:0001", sql_sha256="x")
-    cp.audit("rhys", "workspace.query", "project:0001", sql_sha256="y")
-    _tamper(cp, "DELETE FROM audit_log WHERE seq = (SELECT max(seq) FROM audit_log)")
-    v = cp.verify_audit()
-    assert not v.ok and "anchor records entry" in v.problem
-    _tamper(cp, "DELETE FROM audit_log WHERE seq = 3")
-    v = cp.verify_audit()
-    assert not v.ok and "entry 3 is missing" in v.problem
-
-
-def test_passwords_are_argon2_and_logins_audited(cp: ControlPlane) -> None:
-    with pytest.raises(RefusedError, match="at least 12"):
-        cp.set_password("rhys", "short", actor="ada")
-    cp.set_password("rhys", "correct horse battery", actor="ada")
-    with cp.engine.connect() as conn:
-        stored = conn.execute(
-            sqlalchemy.text("SELECT password_hash FROM users WHERE username = 'rhys'")
-        ).scalar_one()
-    assert stored.startswith("$argon2id$") and "correct" not in stored
-    assert cp.login("rhys", "correct horse battery") == "researcher"
-    for user, pw in (("rhys", "wrong horse battery"), ("nobody", "correct horse battery")):
+def test_passwords_are_argon2_and_logins_audited(home: Path) -> None:
+    with login(home, "ada") as ada:
+        with pytest.raises(RefusedError, match="at least 12"):
+            ada.users.set_password("rhys", "short")
+        stored = _sql(ada, "SELECT password_hash FROM users WHERE username = 'rhys'")[0][0]
+        assert stored.startswith("$argon2id$") and "horse" not in stored
+    for user, pw in (("rhys", "wrong horse battery"), ("nobody", PASSWORD)):
         with pytest.raises(RefusedError, match="unknown user or wrong password"):
-            cp.login(user, pw)
-    actions = [(e["actor"], e["action"]) for e in cp.audit_entries()]
-    assert (
-        ("rhys", "login") in actions
-        and ("rhys", "login.failed") in actions
-        and ("nobody", "login.failed") in actions
-    )
-    assert cp.verify_audit().ok
+            Platform.login(home, user, pw)
+    with login(home, "gita") as gita:
+        actions = [(e.actor, e.action, e.object) for e in gita.audit.entries()]
+    assert ("user:gita", "login", "user:gita") in actions
+    assert ("anonymous", "login.failed", "user:rhys") in actions
+    assert ("anonymous", "login.failed", "user:nobody") in actions
 
 
-def test_tokens_are_scoped_expiring_and_revocable(cp: ControlPlane) -> None:
-    token = cp.create_token("rhys", ["workspace:query"], days=1, actor="ada")
-    assert token.startswith("jl_")
-    assert cp.authenticate(token, "workspace:query") == "rhys"
-    with pytest.raises(RefusedError, match="lacks the airlock:review scope"):
-        cp.authenticate(token, "airlock:review")
+def test_tokens_are_scoped_expiring_and_revocable(home: Path) -> None:
+    rhys = login(home, "rhys")
+    narrow = rhys.tokens.create("rhys", ["catalogue:read"], days=1)
+    assert narrow.startswith("jl_")
+    with Platform.connect(home, narrow) as p:
+        assert p.actor.username == "rhys"
+        with pytest.raises(RefusedError, match="the token lacks the application:submit scope"):
+            p.applications.submit(_app())
     with pytest.raises(RefusedError, match="unknown token"):
-        cp.authenticate(token + "x", "workspace:query")
-    with cp.engine.connect() as conn:
-        stored = (
-            conn.execute(sqlalchemy.text("SELECT token_sha256 FROM api_tokens")).scalars().all()
-        )
-    assert token not in stored and all(len(s) == 64 for s in stored)
-    token_id = token.split("_")[1]
-    cp.revoke_token(token_id, actor="ada")
+        Platform.connect(home, narrow + "x")
+    stored = [r[0] for r in _sql(rhys, "SELECT token_sha256 FROM api_tokens")]
+    assert narrow not in stored and all(len(s) == 64 for s in stored)
+    with pytest.raises(RefusedError, match="cannot carry governance:decide"):
+        rhys.tokens.create("rhys", ["governance:decide"], days=1)
+    with pytest.raises(RefusedError, match="scopes must be some of"):
+        rhys.tokens.create("rhys", ["everything"], days=1)
+    with pytest.raises(RefusedError, match="token.create on user:rowan: user:rowan is not rhys"):
+        rhys.tokens.create("rowan", ["catalogue:read"], days=1)
+    p = Platform.connect(home, narrow)
+    _OPEN.append(p)
+    rhys.tokens.revoke(narrow.split("_")[1])
     with pytest.raises(RefusedError, match="token revoked"):
-        cp.authenticate(token, "workspace:query")
-    short = cp.create_token("rowan", ["workspace:query"], days=1, actor="ada")
-    _tamper(cp, "UPDATE api_tokens SET expires_at = created_at WHERE username = 'rowan'")
+        p.catalogue.versions()  # a platform already open stops at its next action
+    with pytest.raises(RefusedError, match="token revoked"):
+        Platform.connect(home, narrow)
+    short = rhys.tokens.create("rhys", ["catalogue:read"], days=1)
+    _sql(rhys, f"UPDATE api_tokens SET expires_at = created_at WHERE token_id = '{short.split('_')[1]}'")
     with pytest.raises(RefusedError, match="token expired"):
-        cp.authenticate(short, "workspace:query")
-    with pytest.raises(RefusedError, match="scopes must be"):
-        cp.create_token("rhys", ["everything"], days=1, actor="ada")
-    assert any(e["action"] == "token.refused" for e in cp.audit_entries())
+        Platform.connect(home, short)
+    assert any(e.action == "token.refused" for e in rhys.cp.audit_entries())
 
 
-def test_changes_requested_then_resubmitted_then_revoked(cp: ControlPlane) -> None:
-    pid = cp.submit("rhys", _app())
-    assert (
-        cp.decide(pid, "gita", "request_changes", "name the columns you need")
-        == "changes_requested"
-    )
-    with pytest.raises(RefusedError, match="only approved"):
-        cp.grant(pid)
-    cp.resubmit(pid, "rhys", _app(title="revised"))
-    assert cp.decide(pid, "gareth", "approve", "now proportionate") == "approved"
-    assert cp.grant(pid).title == "revised"
-    with pytest.raises(RefusedError, match="cannot revoke"):
-        cp.revoke(pid, "rhys", "mine")
-    cp.revoke(pid, "gita", "breach of the data access agreement")
-    with pytest.raises(RefusedError, match="revoked"):
-        cp.grant(pid)
-    with pytest.raises(RefusedError, match="revoked"):
-        cp.require_member(pid, "rhys")
+def test_a_role_change_revokes_the_persons_tokens(home: Path) -> None:
+    rowan = login(home, "rowan")
+    with login(home, "ada") as ada:
+        ada.users.set_role("rowan", "output_checker")
+        with pytest.raises(RefusedError, match="nobody changes their own role"):
+            ada.users.set_role("ada", "researcher")
+    with pytest.raises(RefusedError, match="token revoked"):
+        rowan.catalogue.versions()
+    assert login(home, "rowan").actor.role == "output_checker"
 
 
-def test_concurrent_appends_keep_the_chain(cp: ControlPlane, tmp_path: Path) -> None:
-    """Several processes append at once; the chain stays whole (serialised appends)."""
-    import subprocess
-    import sys
+def test_changes_requested_then_resubmitted_then_revoked(home: Path) -> None:
+    rhys, gita, gareth = login(home, "rhys"), login(home, "gita"), login(home, "gareth")
+    pid = rhys.applications.submit(_app())
+    assert gita.applications.decide(pid, "request_changes", "name the columns") == "changes_requested"
+    with pytest.raises(RefusedError, match="rowan did not apply for project 0001"):
+        login(home, "rowan").applications.resubmit(pid, _app(title="theirs"))
+    rhys.applications.resubmit(pid, _app(title="revised"))
+    assert gareth.applications.decide(pid, "approve", "now proportionate") == "approved"
+    assert gita.applications.show(pid).title == "revised"
+    with pytest.raises(RefusedError, match="project.revoke is for: governance"):
+        rhys.projects.revoke(pid, "mine")
+    gita.projects.revoke(pid, "breach of the data access agreement")
+    with pytest.raises(RefusedError, match="project 0001 is revoked"):
+        login(home, "dana").projects.provision(pid)
+    with pytest.raises(RefusedError, match="project 0001 is revoked"):
+        rhys.workspace.session(pid)
+    assert gita.audit.verify().ok
 
+
+def test_lists_show_what_each_person_may_see(home: Path) -> None:
+    rhys, rowan = login(home, "rhys"), login(home, "rowan")
+    mine = rhys.applications.submit(_app())
+    rowan.applications.submit(_app(researchers=["rowan"]))
+    assert [a.project_id for a in rhys.applications.list()] == [mine]
+    assert len(login(home, "gita").applications.list()) == 2
+    with pytest.raises(RefusedError, match="rowan is not a member of project 0001"):
+        rowan.applications.show(mine)
+
+
+def test_concurrent_appends_keep_the_chain(home: Path, control_url: str) -> None:
+    """Several processes append at once; the chain stays whole and every head is witnessed."""
     code = (
-        "import sys; from pathlib import Path; from justicelink.control import ControlPlane\n"
-        "cp = ControlPlane.open(Path(sys.argv[1]), url=sys.argv[2])\n"
-        "for i in range(15): cp.audit('rhys', 'workspace.query', 'project:0001', n=i)\n"
+        "import sys; from justicelink.platform import Home, open_control_plane\n"
+        "cp = open_control_plane(Home.open(sys.argv[1]))\n"
+        "for i in range(15): cp.record('user:rhys', 'workspace.query', 'project:0001', n=i)\n"
     )
-    procs = [
-        subprocess.Popen([sys.executable, "-c", code, str(tmp_path / "control"), cp.url])
-        for _ in range(4)
-    ]
+    import os
+
+    env = {**os.environ, "JUSTICELINK_CONTROL_URL": control_url}
+    before = len(login(home, "gita").audit.entries())
+    procs = [subprocess.Popen([sys.executable, "-c", code, str(home)], env=env) for _ in range(4)]
     assert all(p.wait(timeout=120) == 0 for p in procs)
-    v = cp.verify_audit()
-    assert v.ok, v.problem
-    assert v.entries == 5 + 60
+    with login(home, "gita") as gita:
+        v = gita.audit.verify()
+        assert v.ok, v.problems
+        assert v.entries == before + 60 + 2  # + gita's login and her sign-in token
+    heads = [json.loads(x) for x in (home / "witness" / "heads.jsonl").read_text().splitlines()]
+    assert [h["n"] for h in heads] == list(range(1, len(heads) + 1))

@@ -24,6 +24,7 @@ ZONES = {
     "control",
     "synth",
     "analyses",
+    "witness",
 }
 SHARED = {"formats", "crypto", "specs", "reporting"}
 COMPOSITION = {"platform", "demo", "cli"}

@@ -1,11 +1,20 @@
 """`justicelink demo`: one real pass through every zone on synthetic data.
 
+The demo makes a home the way an operator does (``justicelink init``), creates one account per
+role with a random password (kept in ``DIR/demo-passwords/<user>``, mode 0600, so a person can
+sign in as any of them afterwards), and then every step is done by the person whose job it is,
+signed in with their password exactly as ``justicelink login`` does: the provider delivers, the
+linkage operator links, the data manager loads and provisions, researchers apply, the panel
+decides, checkers review and release. At the end everyone signs out.
+
 Every step prints its time; at the end the report's path. ``DIR/demo.json`` tells other tools
 where everything is.
 """
 
 from __future__ import annotations
 
+import os
+import secrets
 import shutil
 import time
 from collections.abc import Callable
@@ -15,14 +24,18 @@ from typing import Any, TypeVar
 
 from rich.console import Console
 
-from justicelink import platform as pf
-from justicelink.formats import RefusedError
+from justicelink.control import Application
+from justicelink.formats import RefusedError, write_json_atomic
+from justicelink.platform import MARKER, Home, Platform
+from justicelink.platform.data import has_people
 from justicelink.synth import DATASETS, generate
 
 T = TypeVar("T")
 
+ADMIN = ("ada", "Ada Admin")
 DEMO_USERS = (
-    ("ada", "admin", "Ada Admin"),
+    ("pat", "data_provider", "Pat Provider"),
+    ("lina", "linkage_operator", "Lina Linkage-Operator"),
     ("dana", "data_manager", "Dana Data-Manager"),
     ("gita", "governance", "Gita Governance"),
     ("gareth", "governance", "Gareth Governance"),
@@ -31,9 +44,10 @@ DEMO_USERS = (
     ("olwen", "output_checker", "Olwen Output-Checker"),
     ("owain", "output_checker", "Owain Output-Checker"),
 )
+PASSWORDS = "demo-passwords"
 
 
-def prepare_home(root: Path, force: bool) -> pf.Home:
+def prepare_home(root: Path, force: bool) -> None:
     root = Path(root)
     if root.exists() and any(root.iterdir()):
         if not force:
@@ -41,15 +55,37 @@ def prepare_home(root: Path, force: bool) -> pf.Home:
                 f"{root} already holds a platform home; refusing to mix two runs. "
                 "Choose an empty folder, or pass --force to replace this demo home."
             )
-        if not (root / pf.MARKER).is_file():
+        if not (root / MARKER).is_file():
             raise RefusedError(
                 f"{root} is not empty and is not a justicelink home; --force only replaces a "
                 "demo home, never another folder"
             )
         shutil.rmtree(root)
-    home = pf.Home(root)
-    home.init()
-    return home
+
+
+def _write_password(root: Path, user: str, password: str | None = None) -> str:
+    folder = root / PASSWORDS
+    folder.mkdir(mode=0o700, exist_ok=True)
+    password = password or secrets.token_urlsafe(18)
+    fd = os.open(folder / user, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(password + "\n")
+    return password
+
+
+def application(
+    title: str, datasets: dict[str, dict[str, list[str]]], researchers: list[str]
+) -> Application:
+    today = date.today()
+    return Application(
+        title=title,
+        purpose=f"{title}: research into how the family justice system works for children and families.",
+        lay_summary="We will count and describe children and families in family court, using anonymised data only.",
+        datasets=datasets,
+        researchers=researchers,
+        start_date=today.replace(day=1),
+        end_date=date(today.year + 2, today.month, 1),
+    )
 
 
 def run_demo(
@@ -70,110 +106,108 @@ def run_demo(
         console.print(f"[green]✓[/] [{n}/7] {label} [dim]({time.perf_counter() - t:.1f} s)[/]")
         return out
 
-    home = prepare_home(root, force)
+    root = Path(root)
+    prepare_home(root, force)
     refresh = date.today().strftime("%Y%m%d")
+    signed_in: dict[str, Platform] = {}
 
-    def synth() -> Any:
-        out = home.provider / "extracts"
-        res = generate(out, people=people, seed=seed, progress=False)
-        shutil.move(str(out / "truth"), str(home.truth))
-        return res
+    def accounts() -> None:
+        ada_pw = secrets.token_urlsafe(18)
+        Platform.init(root, ADMIN[0], ADMIN[1], ada_pw)
+        _write_password(root, ADMIN[0], ada_pw)
+        ada, _ = Platform.login(root, ADMIN[0], ada_pw, label="demo")
+        signed_in[ADMIN[0]] = ada
+        for username, role, name in DEMO_USERS:
+            ada.users.create(username, role, name, password=_write_password(root, username))
+        for username, _, _ in DEMO_USERS:
+            pw = (root / PASSWORDS / username).read_text().strip()
+            signed_in[username], _ = Platform.login(root, username, pw, label="demo")
 
-    world = step(1, f"synthetic register and extracts ({people:,} people)", synth)
-
-    def split() -> dict[str, Any]:
-        return {ds: pf.split_and_deliver(home, ds, world.out / ds) for ds in DATASETS}
-
-    splits = step(
-        2, f"split {len(DATASETS)} extracts, encrypted to the linkage and bank zones", split
-    )
-
-    def link() -> dict[str, Any]:
-        from justicelink import linkage
-        from justicelink.crypto import ZoneKeys
-
-        linkage.load_register(
-            world.register_dir, home.linkage, ZoneKeys.open(home.linkage, "linkage").prf_key()
-        )
-        # reference data (no person table) has no identifiers to link
-        return {
-            ds: pf.link_and_deliver(home, s.submission_id)
-            for ds, s in splits.items()
-            if pf.has_people(ds)
-        }
-
-    runs = step(3, "trusted third party: match identifiers to the register", link)
-    loads = step(
-        4,
-        "bank: load content with ALFs under the bank's key",
-        lambda: {ds: pf.load_into_bank(home, s.submission_id, refresh) for ds, s in splits.items()},
-    )
-
-    def govern() -> dict[str, str]:
-        cp = home.control_plane()
-        try:
-            for username, role, name in DEMO_USERS:
-                cp.add_user(username, role, name, actor="ada")
-            p1 = cp.submit(
-                "rhys",
-                pf.application(
-                    "Children and newborns in care proceedings in Wales",
-                    {ds: pf.all_columns(home, ds) for ds in DATASETS},
-                    ["rhys"],
-                ),
-            )
-            p2 = cp.submit(
-                "rowan",
-                pf.application(
-                    "Cafcass Cymru case pathways",
-                    {
-                        "CAFW": pf.all_columns(
-                            home,
-                            "CAFW",
-                            [
-                                "CAFCASS_ALF",
-                                "CAFCASS_APPLICATION",
-                                "CAFCASS_APPLICATIONSERVICEUSERS",
-                            ],
-                        )
-                    },
-                    ["rowan"],
-                ),
-            )
-            cp.decide(
-                p1, "gita", "approve", "Public benefit clear; datasets and columns proportionate."
-            )
-            cp.decide(p2, "gareth", "approve", "Minimal dataset; approved.")
-            return {"newborns": p1, "pathways": p2}
-        finally:
-            cp.close()
-
-    pids = step(5, "control plane: users, applications, approvals (audited)", govern)
-    provisioned = step(
-        6,
-        "provision two projects, each under its own key (ALF_PE)",
-        lambda: {pid: pf.provision_project(home, pid, "dana") for pid in pids.values()},
-    )
-
-    def airlock_flow() -> Any:
-        req = pf.run_example_analysis(home, pids["newborns"], "rhys")
-        pf.airlock_review(
-            home, req.request_id, "olwen", "approve", "Counts of 10 or more; suppression applied."
-        )
-        pf.airlock_review(home, req.request_id, "owain", "approve", "Agree; no differencing risk.")
-        pf.airlock_release(home, req.request_id, "olwen")
-        return req
-
-    req = step(7, "researcher query, ACRO checks, two checkers approve, release", airlock_flow)
-    analyses_report, analyses_requests = pf.run_family_justice_analyses(
-        home, pids["newborns"], "rhys"
-    )
-    cp = home.control_plane()
+    step(1, "platform home, accounts for every role, everyone signed in (audited)", accounts)
+    home = Home.open(root)
+    as_ = signed_in.__getitem__
     try:
-        users = cp.users_by_role()
-        audit_ok = cp.verify_audit()
+
+        def synth() -> Any:
+            out = home.provider / "extracts"
+            res = generate(out, people=people, seed=seed, progress=False)
+            shutil.move(str(out / "truth"), str(home.truth))
+            return res
+
+        world = step(2, f"synthetic register and extracts ({people:,} people)", synth)
+        splits = step(
+            3, f"provider: split {len(DATASETS)} extracts, sealed to the linkage and bank zones",
+            lambda: {ds: as_("pat").provider.deliver(ds, world.out / ds) for ds in DATASETS},
+        )  # fmt: skip
+
+        def link() -> dict[str, Any]:
+            lina = as_("lina")
+            lina.linkage.load_register(world.register_dir)
+            # reference data (no person table) has no identifiers to link
+            return {
+                ds: lina.linkage.run(s.submission_id) for ds, s in splits.items() if has_people(ds)
+            }
+
+        runs = step(4, "trusted third party: match identifiers to the register", link)
+        loads = step(
+            5, "bank: load content with ALFs under the bank's key",
+            lambda: {ds: as_("dana").bank.load(s.submission_id, refresh_date=refresh)
+                     for ds, s in splits.items()},
+        )  # fmt: skip
+
+        def govern() -> dict[str, Any]:
+            rhys, rowan = as_("rhys"), as_("rowan")
+            p1 = rhys.applications.submit(
+                application(
+                    "Children and newborns in care proceedings in Wales",
+                    {ds: rhys.catalogue.columns(ds) for ds in DATASETS},
+                    ["rhys"],
+                )
+            )
+            cafw = ["CAFCASS_ALF", "CAFCASS_APPLICATION", "CAFCASS_APPLICATIONSERVICEUSERS"]
+            p2 = rowan.applications.submit(
+                application(
+                    "Cafcass Cymru case pathways",
+                    {"CAFW": rowan.catalogue.columns("CAFW", cafw)},
+                    ["rowan"],
+                )
+            )
+            as_("gita").applications.decide(
+                p1, "approve", "Public benefit clear; datasets and columns proportionate."
+            )
+            as_("gareth").applications.decide(p2, "approve", "Minimal dataset; approved.")
+            dana = as_("dana")
+            return {"newborns": p1, "pathways": p2,
+                    "provisioned": {p: dana.projects.provision(p) for p in (p1, p2)}}  # fmt: skip
+
+        gov = step(6, "researchers apply, the panel approves, the data manager provisions", govern)
+        pids = {"newborns": gov["newborns"], "pathways": gov["pathways"]}
+
+        def airlock_flow() -> Any:
+            rhys = as_("rhys")
+            req = rhys.analyses.example(pids["newborns"])
+            as_("olwen").airlock.review(
+                req.request_id, "approve", "Counts of 10 or more; suppression applied."
+            )
+            as_("owain").airlock.review(req.request_id, "approve", "Agree; no differencing risk.")
+            as_("olwen").airlock.release(req.request_id)
+            report, requests = rhys.analyses.run(pids["newborns"])
+            return req, report, requests
+
+        req, analyses_report, analyses_requests = step(
+            7, "researcher analyses, ACRO checks, two checkers approve, release", airlock_flow
+        )
+        users = as_("ada").users.list()
+        audit_ok = as_("gita").audit.verify()
     finally:
-        cp.close()
+        for p in signed_in.values():
+            try:
+                p.account.logout()
+            finally:
+                p.close()
+    by_role: dict[str, list[str]] = {}
+    for u in users:
+        by_role.setdefault(u.role.value, []).append(u.username)
     summary = {
         "home": str(home.root.resolve()),
         "people": people,
@@ -187,9 +221,10 @@ def run_demo(
                 "pins": p.pins,
                 "researchers": ["rhys"] if pid == pids["newborns"] else ["rowan"],
             }
-            for pid, p in provisioned.items()
+            for pid, p in gov["provisioned"].items()
         },
-        "users": users,
+        "users": by_role,
+        "passwords": str((home.root / PASSWORDS).resolve()),
         "datasets": {
             ds: {"version": r.version, "rows": r.rows, "linkage_rate": round(r.linkage_rate, 4)}
             for ds, r in loads.items()
@@ -204,8 +239,12 @@ def run_demo(
         "audit": {"entries": audit_ok.entries, "verified": audit_ok.ok},
         "seconds": round(time.perf_counter() - t_all, 1),
     }
-    pf.write_demo_json(home, summary)
+    write_json_atomic(home.root / "demo.json", summary)
     console.print(f"Airlock report (released table): {summary['report']}")
+    console.print(
+        f"Sign in as any demo user: justicelink login --home {root} rhys --password-stdin "
+        f"< {root}/{PASSWORDS}/rhys"
+    )
     console.print(
         f"Demo finished in {summary['seconds']} s. Report: [bold]{summary['analyses_report']}[/]"
     )

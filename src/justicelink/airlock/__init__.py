@@ -1,34 +1,42 @@
-"""Airlock zone: nothing leaves the platform except checked, approved, released outputs."""
+"""Airlock zone: nothing leaves the platform except checked, approved, released outputs.
+
+The airlock holds the files (ACRO's outputs and checks, differencing, the checkers' report, the
+released bundles). Who may act, and a request's state and reviews, are the control plane's.
+"""
 
 from justicelink.airlock.differencing import Finding, against_released, compare
 from justicelink.airlock.outputs import SDC_DEFAULTS, OutputBuilder
 from justicelink.airlock.requests import (
-    OutputRequest,
-    act,
-    create_request,
+    PreparedFile,
+    PreparedRequest,
+    RequestView,
+    prepare_request,
+    releasable,
     release,
+    replace_output,
     request_folder,
-    update_output,
+    unrelease,
+    write_report,
 )
 from justicelink.airlock.sdc import MIN_CELL_COUNT, CheckResult, min_cell_count
-from justicelink.airlock.workflow import OWNERS, TRANSITIONS, RequestState
 
 __all__ = [
     "MIN_CELL_COUNT",
-    "OWNERS",
     "SDC_DEFAULTS",
-    "TRANSITIONS",
     "CheckResult",
     "Finding",
     "OutputBuilder",
-    "OutputRequest",
-    "RequestState",
-    "act",
+    "PreparedFile",
+    "PreparedRequest",
+    "RequestView",
     "against_released",
     "compare",
-    "create_request",
     "min_cell_count",
+    "prepare_request",
+    "releasable",
     "release",
+    "replace_output",
     "request_folder",
-    "update_output",
+    "unrelease",
+    "write_report",
 ]

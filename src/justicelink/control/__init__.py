@@ -1,6 +1,82 @@
-"""Control plane: users, roles, applications, approvals and the hash-chained audit log."""
+"""Control plane: accounts, roles, tokens, the permission layer, applications, decisions,
+output requests, the state machines and the hash-chained audit log."""
 
-from justicelink.control.schema import ROLES
-from justicelink.control.service import Application, ControlPlane
+from justicelink.control.audit import SYSTEM, Verification
+from justicelink.control.machines import (
+    MACHINES,
+    OUTPUT_REQUEST,
+    PROJECT,
+    VOTES,
+    Group,
+    Machine,
+    ProjectAction,
+    ProjectState,
+    RequestAction,
+    RequestState,
+    state_machines_markdown,
+)
+from justicelink.control.permissions import (
+    ACTIONS,
+    Action,
+    Actor,
+    Decision,
+    Kind,
+    PermissionRefused,
+    Permit,
+    Resource,
+    allowed,
+    ensure,
+    permissions_markdown,
+    role_scopes,
+)
+from justicelink.control.roles import ROLES, SCOPES, Role, Scope
+from justicelink.control.service import (
+    Application,
+    ControlPlane,
+    OutputFile,
+    ProjectRecord,
+    RequestRecord,
+    Review,
+    TokenRecord,
+    UserRecord,
+)
 
-__all__ = ["ROLES", "Application", "ControlPlane"]
+__all__ = [
+    "ACTIONS",
+    "MACHINES",
+    "OUTPUT_REQUEST",
+    "PROJECT",
+    "ROLES",
+    "SCOPES",
+    "SYSTEM",
+    "VOTES",
+    "Action",
+    "Actor",
+    "Application",
+    "ControlPlane",
+    "Decision",
+    "Group",
+    "Kind",
+    "Machine",
+    "OutputFile",
+    "PermissionRefused",
+    "Permit",
+    "ProjectAction",
+    "ProjectRecord",
+    "ProjectState",
+    "RequestAction",
+    "RequestRecord",
+    "RequestState",
+    "Resource",
+    "Review",
+    "Role",
+    "Scope",
+    "TokenRecord",
+    "UserRecord",
+    "Verification",
+    "allowed",
+    "ensure",
+    "permissions_markdown",
+    "role_scopes",
+    "state_machines_markdown",
+]

@@ -1,4 +1,10 @@
-"""Control-plane tables (SQLAlchemy Core): one schema for SQLite and PostgreSQL."""
+"""Control-plane tables (SQLAlchemy Core): one schema for SQLite and PostgreSQL.
+
+The tables that grant access (users and roles, tokens, project members, project states and
+decisions, output requests, their files and reviews) change only together with the audit entry
+that records the change, in one transaction; ``control audit verify`` replays the log against
+them.
+"""
 
 from __future__ import annotations
 
@@ -17,13 +23,6 @@ from sqlalchemy import (
 )
 
 metadata = MetaData()
-
-ROLES = ("data_manager", "governance", "researcher", "output_checker", "admin")
-PROJECT_STATES = ("submitted", "approved", "rejected", "changes_requested", "revoked")
-SCOPES = (
-    "workspace:query", "airlock:submit", "airlock:review", "project:provision",
-    "governance:decide", "admin",
-)  # fmt: skip
 
 users = Table(
     "users",
@@ -45,6 +44,7 @@ api_tokens = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("expires_at", DateTime(timezone=True), nullable=False),
     Column("revoked_at", DateTime(timezone=True), nullable=True),
+    Column("label", String(64), nullable=False, default=""),
 )
 
 projects = Table(
@@ -88,15 +88,54 @@ decisions = Table(
     Column("decided_at", DateTime(timezone=True), nullable=False),
 )
 
+output_requests = Table(
+    "output_requests",
+    metadata,
+    Column("request_id", String(9), primary_key=True),
+    Column("project_id", String(4), ForeignKey("projects.project_id"), nullable=False),
+    Column("author", String(64), ForeignKey("users.username"), nullable=False),
+    Column("state", String(32), nullable=False),
+    Column("round", Integer, nullable=False),
+    Column("title", String(300), nullable=False),
+    Column("description", Text, nullable=False),
+    Column("sql", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+output_files = Table(
+    "output_files",
+    metadata,
+    Column("request_id", String(9), ForeignKey("output_requests.request_id"), primary_key=True),
+    Column("name", String(200), primary_key=True),
+    Column("output", String(64), nullable=False),  # ACRO's output id (output_0, ...)
+    Column("status", String(16), nullable=False),  # pass / review / fail, after differencing
+    Column("sha256", String(64), nullable=False),
+    Column("justification", Text, nullable=False),
+)
+
+output_reviews = Table(
+    "output_reviews",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("request_id", String(9), ForeignKey("output_requests.request_id"), nullable=False),
+    Column("round", Integer, nullable=False),
+    Column("checker", String(64), ForeignKey("users.username"), nullable=False),
+    Column("vote", String(16), nullable=False),
+    Column("comment", Text, nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("request_id", "round", "checker"),
+)
+
 audit_log = Table(
     "audit_log",
     metadata,
     Column("seq", Integer, primary_key=True, autoincrement=False),
     Column("at", String(40), nullable=False),
-    Column("actor", String(64), nullable=False),
-    Column("action", String(64), nullable=False),
+    Column("actor", String(80), nullable=False),
+    Column("action", String(80), nullable=False),
     Column("object", String(200), nullable=False),
     Column("details", Text, nullable=False),
+    Column("on_behalf_of", String(80), nullable=True),
     Column("prev_hash", String(64), nullable=False),
     Column("hash", String(64), nullable=False),
     UniqueConstraint("hash"),

@@ -5,6 +5,7 @@ Every file that crosses a zone boundary is described here (column lists, manifes
 """
 
 from justicelink.formats.atomic import atomic_dir, write_json_atomic
+from justicelink.formats.audit_chain import GENESIS, AuditEntry, check_chain, entry_hash
 from justicelink.formats.errors import InputError, JusticelinkError, RefusedError
 from justicelink.formats.layout import (
     ALF_FILE_COLUMNS,
@@ -27,12 +28,14 @@ __all__ = [
     "ALF_FILE_NAME",
     "ALF_MANIFEST_NAME",
     "ALF_STATUS",
+    "GENESIS",
     "IDENTIFIERS_FILE_NAME",
     "IDENTIFIER_FILE_COLUMNS",
     "MANIFEST_NAME",
     "RESEARCH_FILTER",
     "SUBMISSION_FORMAT",
     "ZONES",
+    "AuditEntry",
     "FileEntry",
     "InputError",
     "JusticelinkError",
@@ -40,7 +43,9 @@ __all__ = [
     "ProjectGrant",
     "RefusedError",
     "atomic_dir",
+    "check_chain",
     "content_file_name",
+    "entry_hash",
     "sha256_bytes",
     "sha256_file",
     "write_json_atomic",

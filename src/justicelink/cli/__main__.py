@@ -1,0 +1,3 @@
+from justicelink.cli import app
+
+app()

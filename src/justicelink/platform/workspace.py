@@ -1,0 +1,113 @@
+"""The researcher's workspace through the facade: every session is opened, and every query
+run, under the permission check, and audited (the query's hash and row count, never its rows).
+This is what the CLI, the notebook API and the analyses use; the raw ``ProjectSession`` is
+never handed out.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+import pyarrow as pa
+
+from justicelink import projects
+from justicelink.control import Permit
+from justicelink.formats import JusticelinkError, ProjectGrant
+from justicelink.platform.verbs import Namespace, safe_reason, verb
+from justicelink.workspace import ProjectSession
+
+
+def schemas(project_id: str) -> tuple[str, str]:
+    """The project's store and workspace schema names (SAIL<id>V, SAILW<id>V)."""
+    g = ProjectGrant(project_id, "")
+    return g.schema, g.workspace_schema
+
+
+class WorkspaceSession:
+    """A researcher's session on one project. ``query`` returns Arrow, ``pandas`` a DataFrame;
+    both are checked and audited per query, so a revocation or an expired token stops the next
+    query, not just the next session."""
+
+    def __init__(self, workspace: Workspace, project_id: str, session: ProjectSession) -> None:
+        self._ws = workspace
+        self._session = session
+        self.project_id = project_id
+
+    def query(self, sql: str) -> pa.Table:
+        return self._ws._query_in(self.project_id, self._session, sql)
+
+    def pandas(self, sql: str) -> Any:
+        return self.query(sql).to_pandas()
+
+    def tables(self) -> dict[str, list[tuple[str, str]]]:
+        return self._ws._tables_in(self.project_id, self._session)
+
+    def close(self) -> None:
+        self._session.close()
+
+    def __enter__(self) -> WorkspaceSession:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class Workspace(Namespace):
+    @verb("workspace.open", lambda p, project_id: p.project_resource(project_id))
+    def session(self, permit: Permit, project_id: str) -> WorkspaceSession:
+        home = self.p.home
+        s = ProjectSession(
+            project_id,
+            projects.store_path(home.projects, project_id),
+            projects.workspace_path(home.projects, project_id),
+        )
+        self.p.record("workspace.open", f"project:{project_id}")
+        return WorkspaceSession(self, project_id, s)
+
+    @verb("workspace.query", lambda p, project_id, **_: p.project_resource(project_id))
+    def query(self, permit: Permit, project_id: str, sql: str) -> pa.Table:
+        """Run one query in a session of its own."""
+        with self.session(project_id) as s:
+            return s.query(sql)
+
+    @verb("workspace.tables", lambda p, project_id: p.project_resource(project_id))
+    def tables(self, permit: Permit, project_id: str) -> dict[str, list[tuple[str, str]]]:
+        """Each table of the project's store and workspace, with its columns and types."""
+        with self.session(project_id) as s:
+            return s.tables()
+
+    @verb("workspace.query", lambda p, project_id, **_: p.project_resource(project_id))
+    def _query_in(
+        self, permit: Permit, project_id: str, session: ProjectSession, sql: str
+    ) -> pa.Table:
+        """Run researcher SQL; the query's hash (never its rows) and the outcome are audited."""
+        digest = hashlib.sha256(sql.encode("utf-8")).hexdigest()
+        obj = f"project:{project_id}"
+        try:
+            table = session.query(sql)
+        except JusticelinkError as exc:
+            self.p.record("workspace.query.refused", obj, sql_sha256=digest,
+                          reason=safe_reason(exc))  # fmt: skip
+            exc.audited = True  # type: ignore[attr-defined]
+            raise
+        self.p.record("workspace.query", obj, sql_sha256=digest, rows=table.num_rows)
+        return table
+
+    @verb("workspace.tables", lambda p, project_id, **_: p.project_resource(project_id))
+    def _tables_in(
+        self, permit: Permit, project_id: str, session: ProjectSession
+    ) -> dict[str, list[tuple[str, str]]]:
+        store, work = schemas(project_id)
+        rows = session.query(
+            "SELECT table_catalog || '.' || table_name AS t, column_name, data_type "
+            f"FROM information_schema.columns WHERE table_catalog IN ('{store}', '{work}') "
+            "ORDER BY table_catalog, table_name, ordinal_position"
+        ).to_pylist()
+        self.p.record(
+            "workspace.tables", f"project:{project_id}", tables=len({r["t"] for r in rows})
+        )
+        out: dict[str, list[tuple[str, str]]] = {}
+        for r in rows:
+            out.setdefault(r["t"], []).append((r["column_name"], r["data_type"]))
+        return out
