@@ -21,10 +21,12 @@ from pathlib import Path
 CHILD = """
 import json, resource, sys, time
 from pathlib import Path
-from justicelink import platform as pf
-home, names = pf.Home(Path(sys.argv[1])), tuple(sys.argv[2].split(","))
+from justicelink.platform import Platform
+root, names = Path(sys.argv[1]), tuple(sys.argv[2].split(","))
+password = (root / "demo-passwords" / "rhys").read_text().strip()
+rhys, _ = Platform.login(root, "rhys", password, hours=1)
 t = time.perf_counter()
-pf.run_family_justice_analyses(home, "0001", "rhys", names)
+rhys.analyses.run("0001", names)
 print(json.dumps({"wall": time.perf_counter() - t, "rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """
 

@@ -1,10 +1,9 @@
-"""Airlock: ACRO's checks unchanged, differencing, the state machine, the two-checker rule,
-resets on change, release as the only way out."""
+"""Airlock files: ACRO's checks unchanged, differencing, checksums recorded at creation, and a
+release that copies only files still matching them."""
 
 from __future__ import annotations
 
 import hashlib
-import itertools
 import json
 from pathlib import Path
 
@@ -14,26 +13,17 @@ import pyarrow as pa
 import pytest
 
 from justicelink.airlock import (
-    OWNERS,
-    TRANSITIONS,
     OutputBuilder,
-    RequestState,
-    act,
+    PreparedRequest,
+    RequestView,
     compare,
-    create_request,
     min_cell_count,
+    prepare_request,
     release,
-    update_output,
+    replace_output,
+    write_report,
 )
-from justicelink.airlock.workflow import transition
 from justicelink.formats import RefusedError
-
-ROLES = {
-    "rhys": "researcher",
-    "olwen": "output_checker",
-    "owain": "output_checker",
-    "dana": "data_manager",
-}
 
 
 def _frame(seed: int = 1) -> pd.DataFrame:
@@ -46,111 +36,59 @@ def _frame(seed: int = 1) -> pd.DataFrame:
     )
 
 
-def _request(tmp: Path, builder: OutputBuilder | None = None) -> str:
+def _prepare(tmp: Path, builder: OutputBuilder | None = None, n: int = 1) -> PreparedRequest:
     if builder is None:
         builder = OutputBuilder()
         df = _frame()
         builder.acro.crosstab(df.year, df.la)
-    return create_request(
-        tmp, project_id="0001", author="rhys", builder=builder, title="t", description="d"
-    ).request_id
+    prepared = prepare_request(tmp, f"0001-{n:04d}", "0001", builder)
+    write_report(prepared.folder, RequestView(prepared.request_id, "0001", "SAIL0001V", "rhys",
+                                              "approved", "t", "d", "", prepared.files))  # fmt: skip
+    return prepared
 
 
-def test_acro_outcomes_are_kept_unchanged(tmp_path: Path) -> None:
-    rid = _request(tmp_path)
-    folder = tmp_path / "requests" / rid
-    results = json.loads((folder / "acro" / "results.json").read_text())
+def test_acro_outcomes_are_kept_unchanged_and_every_file_has_a_checksum(tmp_path: Path) -> None:
+    prepared = _prepare(tmp_path)
+    results = json.loads((prepared.folder / "acro" / "results.json").read_text())
     assert results["results"]["output_0"]["status"] == "review"  # suppression applied by ACRO
     checks = results["results"]["output_0"]["files"][0]["sdc"]["summary"]
     assert checks["MinimumThresholdCheck"] > 0
-    state = RequestState.load(folder)
-    assert state.outputs["output_0"]["status"] == "review"
-    html = (folder / "report.html").read_text()
+    assert prepared.outcomes["output_0"] == "review"
+    for f in prepared.files:
+        digest = hashlib.sha256((prepared.folder / "acro" / f.name).read_bytes()).hexdigest()
+        assert f.sha256 == digest
+    html = (prepared.folder / "report.html").read_text()
     assert "MinimumThresholdCheck" in html and "crosstab" in html
+    assert not (prepared.folder / "request.json").exists(), "state lives in the control plane"
 
 
-def test_every_illegal_transition_is_refused(tmp_path: Path) -> None:
-    actions = {a for _, a in TRANSITIONS} | {"bogus"}
-    actors = {
-        "author": ("rhys", "researcher"),
-        "checker": ("olwen", "output_checker"),
-        "system": ("system", "system"),
-        "other": ("dana", "data_manager"),
-    }
-    for state, action, (group, (who, role)) in itertools.product(OWNERS, actions, actors.items()):
-        req = RequestState("0001-0001", "0001", "rhys", state=state)
-        allowed = (state, action) in TRANSITIONS and OWNERS[state] == group
-        kwargs = {"vote": "approve"} if action == "review" else {}
-        if allowed:
-            transition(req, action, who, role, **kwargs)
-        else:
-            with pytest.raises(RefusedError):
-                transition(req, action, who, role, **kwargs)
-            assert req.state == state, "a refused action changed the state"
-
-
-def test_two_different_checkers_never_the_author(tmp_path: Path) -> None:
-    rid = _request(tmp_path)
-    with pytest.raises(RefusedError, match="only its author"):
-        act(tmp_path, rid, "submit", "olwen", "output_checker")
-    act(tmp_path, rid, "submit", "rhys", "researcher")
-    with pytest.raises(RefusedError, match="only an output checker"):
-        act(
-            tmp_path, rid, "review", "rhys", "output_checker", vote="approve"
-        )  # the author, even with the role
-    assert (
-        act(tmp_path, rid, "review", "olwen", "output_checker", vote="approve")
-        == "partially_reviewed"
-    )
-    with pytest.raises(RefusedError, match="already reviewed"):
-        act(tmp_path, rid, "review", "olwen", "output_checker", vote="approve")
-    with pytest.raises(RefusedError, match="only approved"):
-        release(tmp_path, rid, "olwen", "output_checker")
-    assert act(tmp_path, rid, "review", "owain", "output_checker", vote="approve") == "approved"
-    dest = release(tmp_path, rid, "olwen", "output_checker")
+def test_release_copies_only_files_that_still_match_their_checksums(tmp_path: Path) -> None:
+    prepared = _prepare(tmp_path)
+    dest = release(tmp_path, prepared.request_id, prepared.files, {"audit-head.json": b"{}\n"})
     names = {p.name for p in dest.iterdir()}
-    assert "output_0_0.csv" in names and "results.json" in names
-    assert not any("session_summary" in n for n in names), "ACRO's DONT_RELEASE files must stay in"
+    assert {"output_0_0.csv", "results.json", "audit-head.json", "checksums.sha256"} <= names
+    assert not any("session_summary" in n for n in names), "ACRO's DONT_RELEASE files stay in"
     for line in (dest / "checksums.sha256").read_text().splitlines():
         digest, name = line.split("  ")
         assert hashlib.sha256((dest / name).read_bytes()).hexdigest() == digest
-    assert RequestState.load(tmp_path / "requests" / rid).state == "released"
+    with pytest.raises(RefusedError, match="has already been released"):
+        release(tmp_path, prepared.request_id, prepared.files, {})
 
 
-@pytest.mark.parametrize(
-    "votes,final", [(("approve", "return"), "returned"), (("approve", "reject"), "rejected")]
-)
-def test_votes_decide(tmp_path: Path, votes: tuple[str, str], final: str) -> None:
-    rid = _request(tmp_path)
-    act(tmp_path, rid, "submit", "rhys", "researcher")
-    act(tmp_path, rid, "review", "olwen", "output_checker", vote=votes[0])
-    assert (
-        act(
-            tmp_path,
-            rid,
-            "review",
-            "owain",
-            "output_checker",
-            vote=votes[1],
-            comment="see cell (2016, D)",
-        )
-        == final
-    )
+def test_a_file_changed_after_checking_is_never_released(tmp_path: Path) -> None:
+    prepared = _prepare(tmp_path)
+    (prepared.folder / "acro" / "output_0_0.csv").write_text("year,count\n2015,3\n")
+    with pytest.raises(RefusedError, match="output_0_0.csv changed after it was checked"):
+        release(tmp_path, prepared.request_id, prepared.files, {})
+    assert not (tmp_path / "released").exists() or not any((tmp_path / "released").iterdir())
 
 
-def test_updating_a_file_resets_the_reviews(tmp_path: Path) -> None:
-    rid = _request(tmp_path)
-    act(tmp_path, rid, "submit", "rhys", "researcher")
-    act(tmp_path, rid, "review", "olwen", "output_checker", vote="approve")
-    with pytest.raises(RefusedError, match="only the author"):
-        update_output(tmp_path, rid, "olwen", "output_0_0.csv", b"x")
-    update_output(tmp_path, rid, "rhys", "output_0_0.csv", b"year,count\n2015,120\n")
-    state = RequestState.load(tmp_path / "requests" / rid)
-    assert state.state == "submitted" and state.reviews == []
-    assert (
-        act(tmp_path, rid, "review", "olwen", "output_checker", vote="approve")
-        == "partially_reviewed"
-    )
+def test_replacing_an_output_returns_its_new_checksum(tmp_path: Path) -> None:
+    prepared = _prepare(tmp_path)
+    sha = replace_output(tmp_path, prepared.request_id, "output_0_0.csv", b"year,n\n2015,120\n")
+    assert sha == hashlib.sha256(b"year,n\n2015,120\n").hexdigest()
+    with pytest.raises(RefusedError, match="has no output file results.json"):
+        replace_output(tmp_path, prepared.request_id, "results.json", b"{}")
 
 
 def test_custom_outputs_go_to_manual_review(tmp_path: Path) -> None:
@@ -160,10 +98,9 @@ def test_custom_outputs_go_to_manual_review(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="justification"):
         b.custom(chart, " ")
     b.custom(chart, "Figure 2 of the paper; built from the released table 0001-0001.")
-    rid = _request(tmp_path, b)
-    state = RequestState.load(tmp_path / "requests" / rid)
-    custom = [o for o in state.outputs.values() if "Figure 2" in o.get("justification", "")]
-    assert custom and custom[0]["status"] == "review"
+    prepared = _prepare(tmp_path, b)
+    custom = [f for f in prepared.files if "Figure 2" in f.justification]
+    assert custom and custom[0].status == "review"
 
 
 def _write(path: Path, rows: list[list[str]]) -> Path:
@@ -192,17 +129,12 @@ def test_differencing_end_to_end(tmp_path: Path) -> None:
     df = _frame(3)
     b1 = OutputBuilder()
     b1.acro.crosstab(df.year, df.assign(m="children")["m"])
-    r1 = _request(tmp_path, b1)
-    act(tmp_path, r1, "submit", "rhys", "researcher")
-    act(tmp_path, r1, "review", "olwen", "output_checker", vote="approve")
-    act(tmp_path, r1, "review", "owain", "output_checker", vote="approve")
-    release(tmp_path, r1, "olwen", "output_checker")
+    r1 = _prepare(tmp_path, b1, 1)
+    release(tmp_path, r1.request_id, r1.files, {})
     small = df[df.la != "D"]  # everyone but a small local authority
     b2 = OutputBuilder()
     b2.acro.crosstab(small.year, small.assign(m="children")["m"])
-    r2 = create_request(
-        tmp_path, project_id="0001", author="rhys", builder=b2, title="t", description="d"
-    )
+    r2 = _prepare(tmp_path, b2, 2)
     findings = json.loads((r2.folder / "differencing.json").read_text())
     assert findings and all(0 < f["difference"] < 10 for f in findings)
     assert r2.outcomes["output_0"] == "review"

@@ -6,22 +6,35 @@ import itertools
 import json
 from pathlib import Path
 
+import pytest
+from signin import sign_in
+
 from justicelink import analyses
-from justicelink import platform as pf
+from justicelink.platform import Platform
+
+
+@pytest.fixture(scope="module")
+def rhys(demo_home: Path):
+    with sign_in(demo_home, "rhys") as p:
+        yield p
+
+
+def _session(p: Platform):  # type: ignore[no-untyped-def]
+    return p.workspace.session("0001")
 
 
 def _planted(demo_home: Path) -> dict:
     return json.loads((demo_home / "truth" / "planted.json").read_text())
 
 
-def test_newborns_per_10k_recover_the_truth(demo_home: Path) -> None:
+def test_newborns_per_10k_recover_the_truth(demo_home: Path, rhys: Platform) -> None:
     """Tolerance: a newborn is found only if both the child's Cafcass record and birth record
     link (about 9 in 10 newborn Cafcass records carry a valid NHS number or clean names), and
     projects hold WOB, not DOB, so a birth near the 14-day cut-off or a year end can move by a
     few days. Over all years the recovered count must lie between 65% and 105% of the truth,
     and the stricter filter can only find fewer."""
     planted = _planted(demo_home)
-    with pf.open_session(pf.Home(demo_home), "0001", "rhys") as s:
+    with _session(rhys) as s:
         result = analyses.newborns_in_care_proceedings(s)
     truth = sum(planted["CAFW"]["newborn_cases_by_birth_year"].values())
     found = {
@@ -34,12 +47,12 @@ def test_newborns_per_10k_recover_the_truth(demo_home: Path) -> None:
         assert abs(births.get(year, 0) - n) <= 0.03 * n, year  # births: only the year-end shift
 
 
-def test_recurrence_recovers_the_returning_share(demo_home: Path) -> None:
+def test_recurrence_recovers_the_returning_share(demo_home: Path, rhys: Platform) -> None:
     """Tolerance: the planted share counts register mothers; the analysis counts Cafcass
     mothers by ALF_PE or person id, so a duplicate unlinked record can split a mother in two.
     The share must be within 5 percentage points of the truth."""
     planted = _planted(demo_home)["CAFW"]
-    with pf.open_session(pf.Home(demo_home), "0001", "rhys") as s:
+    with _session(rhys) as s:
         result = analyses.recurrent_proceedings(s)
     share = result.share_returned["default (1, 4, 39)"]
     assert abs(share - planted["mothers_returning_share"]) < 0.05, (
@@ -51,17 +64,16 @@ def test_recurrence_recovers_the_returning_share(demo_home: Path) -> None:
         assert survival[0] == 1.0 and all(a >= b for a, b in itertools.pairwise(survival))
 
 
-def test_analyses_go_through_the_airlock_and_report(demo_home: Path) -> None:
-    report, requests = pf.run_family_justice_analyses(pf.Home(demo_home), "0001", "rhys")
+def test_analyses_go_through_the_airlock_and_report(demo_home: Path, rhys: Platform) -> None:
+    report, requests = rhys.analyses.run("0001")
     html = report.read_text()
     assert "Newborns in care proceedings" in html and "Kaplan-Meier" in html and "vegaEmbed" in html
     for rid in requests.values():
-        state = json.loads((demo_home / "airlock" / "requests" / rid / "request.json").read_text())
-        assert state["state"] == "submitted"
+        assert rhys.cp.request(rid).state == "submitted"
         assert (demo_home / "airlock" / "requests" / rid / "acro" / "results.json").is_file()
 
 
-def test_parents_health_recovers_the_planted_contrast(demo_home: Path) -> None:
+def test_parents_health_recovers_the_planted_contrast(demo_home: Path, rhys: Platform) -> None:
     """Tolerance: at the test size there are some 100-200 linked parents, so a share has a
     sampling error of about 3.6 points; parents' shares must be within 4 standard errors (or 8
     points) of the planted target, the comparison group's within 4 standard errors of the
@@ -75,7 +87,7 @@ def test_parents_health_recovers_the_planted_contrast(demo_home: Path) -> None:
         "substance use": "substance_use",
         "ED attendance": "ed_attendance",
     }
-    with pf.open_session(pf.Home(demo_home), "0001", "rhys") as s:
+    with _session(rhys) as s:
         result, cohort = analyses.parents_health(s)
     for m in result["default (1, 4, 39)"]:
         if m.measure not in names:
@@ -103,7 +115,7 @@ def test_parents_health_recovers_the_planted_contrast(demo_home: Path) -> None:
     assert set(cohort.group) == {"parents", "comparison"}
 
 
-def test_private_law_recovers_the_planted_gradient(demo_home: Path) -> None:
+def test_private_law_recovers_the_planted_gradient(demo_home: Path, rhys: Platform) -> None:
     """Tolerance: the analysis and the generator count the same realised families and
     applications, so sampling error does not enter. What differs is measurement. A mother
     unlinked in child health or the demographic service drops from both numerator and
@@ -114,7 +126,7 @@ def test_private_law_recovers_the_planted_gradient(demo_home: Path) -> None:
     two-year repeat share must be within 5 points."""
     planted = _planted(demo_home)
     truth = planted["private_law_families_and_first_applications_by_quintile"]
-    with pf.open_session(pf.Home(demo_home), "0001", "rhys") as s:
+    with _session(rhys) as s:
         result = analyses.private_law_rates(s)
     rows = {r["q"]: r for r in result.by_quintile["default (1, 4, 39)"].to_pylist()}
     assert sorted(rows) == [1, 2, 3, 4, 5]
@@ -135,13 +147,15 @@ def test_private_law_recovers_the_planted_gradient(demo_home: Path) -> None:
         assert abs(got[la]["families"] - families) <= 0.02 * families, la
 
 
-def test_children_per_10k_by_local_authority_recover_the_truth(demo_home: Path) -> None:
+def test_children_per_10k_by_local_authority_recover_the_truth(
+    demo_home: Path, rhys: Platform
+) -> None:
     """Tolerance: child-years come from the demographic service, which holds everyone with a
     Welsh address, so each authority's count must be within 1% of the register's. Children in
     proceedings are counted from Cafcass, by ALF_PE where linked and by person id otherwise,
     so a child with two unlinked records can count twice: within 1 child or 10% of the truth."""
     planted = _planted(demo_home)["CAFW"]
-    with pf.open_session(pf.Home(demo_home), "0001", "rhys") as s:
+    with _session(rhys) as s:
         result = analyses.children_per_10k_by_la(s)
     rows = {r["la"]: r for r in result.by_la["default (1, 4, 39)"].to_pylist()}
     assert set(rows) == set(planted["child_years_by_la"])
@@ -152,17 +166,13 @@ def test_children_per_10k_by_local_authority_recover_the_truth(demo_home: Path) 
     assert sum(r["children"] for r in rows.values()) > 50
 
 
-def test_one_analysis_by_name_and_unknown_names_refused(demo_home: Path) -> None:
-    import pytest
-
+def test_one_analysis_by_name_and_unknown_names_refused(demo_home: Path, rhys: Platform) -> None:
     from justicelink.formats import RefusedError
 
-    report, requests = pf.run_family_justice_analyses(
-        pf.Home(demo_home), "0001", "rhys", ("private-law",)
-    )
+    report, requests = rhys.analyses.run("0001", ("private-law",))
     assert list(requests) == ["private_law"]
     html = report.read_text()
     assert "Private-law applications by deprivation and area" in html
     assert "Newborns in care proceedings" not in html
     with pytest.raises(RefusedError, match="unknown analyses"):
-        pf.run_family_justice_analyses(pf.Home(demo_home), "0001", "rhys", ("nonsense",))
+        rhys.analyses.run("0001", ("nonsense",))

@@ -99,7 +99,9 @@ def test_unapproved_or_expired_projects_are_not_provisioned(home: Path) -> None:
     with pytest.raises(RefusedError, match="is expired and runs 2019-01-01 to 2020-01-01"):
         dana.projects.provision(old)
     expiry = [e for e in dana.cp.audit_entries(f"project:{old}") if e.action == "project.expire"]
-    assert len(expiry) == 1 and expiry[0].actor == "system" and expiry[0].on_behalf_of == "user:dana"
+    assert (
+        len(expiry) == 1 and expiry[0].actor == "system" and expiry[0].on_behalf_of == "user:dana"
+    )
     rej = rhys.applications.submit(_app())
     gita.applications.decide(rej, "reject", "no")
     with pytest.raises(RefusedError, match="is rejected"):
@@ -148,7 +150,10 @@ def test_tokens_are_scoped_expiring_and_revocable(home: Path) -> None:
     with pytest.raises(RefusedError, match="token revoked"):
         Platform.connect(home, narrow)
     short = rhys.tokens.create("rhys", ["catalogue:read"], days=1)
-    _sql(rhys, f"UPDATE api_tokens SET expires_at = created_at WHERE token_id = '{short.split('_')[1]}'")
+    _sql(
+        rhys,
+        f"UPDATE api_tokens SET expires_at = created_at WHERE token_id = '{short.split('_')[1]}'",
+    )
     with pytest.raises(RefusedError, match="token expired"):
         Platform.connect(home, short)
     assert any(e.action == "token.refused" for e in rhys.cp.audit_entries())
@@ -168,7 +173,9 @@ def test_a_role_change_revokes_the_persons_tokens(home: Path) -> None:
 def test_changes_requested_then_resubmitted_then_revoked(home: Path) -> None:
     rhys, gita, gareth = login(home, "rhys"), login(home, "gita"), login(home, "gareth")
     pid = rhys.applications.submit(_app())
-    assert gita.applications.decide(pid, "request_changes", "name the columns") == "changes_requested"
+    assert (
+        gita.applications.decide(pid, "request_changes", "name the columns") == "changes_requested"
+    )
     with pytest.raises(RefusedError, match="rowan did not apply for project 0001"):
         login(home, "rowan").applications.resubmit(pid, _app(title="theirs"))
     rhys.applications.resubmit(pid, _app(title="revised"))

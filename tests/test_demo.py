@@ -243,28 +243,31 @@ def test_example_analysis_recovers_planted_truth(demo_home: Path) -> None:
         assert n <= value <= n + n_dups, f"{year}: got {value}, truth {n}"
         checked += 1
     assert checked >= 3
-    state = json.loads(
-        (demo_home / "airlock" / "requests" / demo["airlock_request"] / "request.json").read_text()
-    )
-    assert state["state"] == "released"
-    assert {r["checker"] for r in state["reviews"]} == {"olwen", "owain"}
+    from justicelink.platform import Home, open_control_plane
+
+    cp = open_control_plane(Home.open(demo_home))
+    try:
+        req = cp.request(demo["airlock_request"])
+    finally:
+        cp.close()
+    assert req is not None and req.state == "released"
+    assert {r.checker for r in req.current_reviews()} == {"olwen", "owain"}
     assert Path(demo["report"]).is_file()
 
 
 def test_demo_json_describes_the_home(demo_home: Path) -> None:
     demo = json.loads((demo_home / "demo.json").read_text())
-    assert set(demo["users"]) == {
-        "admin",
-        "data_manager",
-        "governance",
-        "researcher",
-        "output_checker",
-    }
+    from justicelink.control import ROLES
+
+    assert set(demo["users"]) == set(ROLES), "the demo has an account for every role"
     assert demo["datasets"]["CAFW"]["version"] == date.today().strftime("%Y%m%d")
     for p in demo["projects"].values():
         assert re.fullmatch(r"SAIL\d{4}V", p["schema"])
         assert all(re.fullmatch(r"[A-Z]{4}_[A-Z0-9_]+_\d{8}", t) for t in p["tables"])
     assert demo["audit"]["verified"] is True
+    passwords = Path(demo["passwords"])
+    assert passwords.stat().st_mode & 0o777 == 0o700
+    assert all(f.stat().st_mode & 0o777 == 0o600 for f in passwords.iterdir())
 
 
 def test_second_demo_refuses_without_force(demo_home: Path) -> None:

@@ -6,14 +6,21 @@ import json
 from pathlib import Path
 
 import pytest
+from signin import sign_in
 
-from justicelink import platform as pf
 from justicelink.formats import RefusedError
+from justicelink.platform import Platform
 from justicelink.workspace import QueryRefused
 
 
-def _home(demo_home: Path) -> tuple[pf.Home, dict]:
-    return pf.Home(demo_home), json.loads((demo_home / "demo.json").read_text())
+@pytest.fixture(scope="module")
+def rhys(demo_home: Path):
+    with sign_in(demo_home, "rhys") as p:
+        yield p
+
+
+def _demo(demo_home: Path) -> dict:
+    return json.loads((demo_home / "demo.json").read_text())
 
 
 ESCAPES = [
@@ -41,98 +48,93 @@ ESCAPES = [
 
 
 @pytest.mark.parametrize("template", ESCAPES)
-def test_escape_attempts_are_refused(demo_home: Path, template: str) -> None:
-    home, demo = _home(demo_home)
+def test_escape_attempts_are_refused(demo_home: Path, rhys: Platform, template: str) -> None:
+    demo = _demo(demo_home)
     pid, other = sorted(demo["projects"])
     ver = demo["projects"][pid]["pins"]["CAFW"]
     sql = template.format(home=demo_home, pid=pid, other=other, ver=ver)
-    with pf.open_session(home, pid, "rhys") as s, pytest.raises(QueryRefused):
-        pf.audited_query(home, s, "rhys", sql)
+    with rhys.workspace.session(pid) as s, pytest.raises(QueryRefused):
+        s.query(sql)
     assert not (demo_home / "out.csv").exists() and not (demo_home / "dump").exists()
 
 
-def test_own_tables_and_workspace_work(demo_home: Path) -> None:
-    home, demo = _home(demo_home)
+def test_own_tables_and_workspace_work(demo_home: Path, rhys: Platform) -> None:
+    demo = _demo(demo_home)
     pid = sorted(demo["projects"])[0]
     ver = demo["projects"][pid]["pins"]["CAFW"]
-    with pf.open_session(home, pid, "rhys") as s:
-        n = pf.audited_query(
-            home, s, "rhys", f"SELECT count(*) AS n FROM SAIL{pid}V.CAFW_CAFCASS_ALF_{ver}"
-        )
+    with rhys.workspace.session(pid) as s:
+        n = s.query(f"SELECT count(*) AS n FROM SAIL{pid}V.CAFW_CAFCASS_ALF_{ver}")
         assert n.column("n")[0].as_py() > 0
-        pf.audited_query(
-            home,
-            s,
-            "rhys",
+        s.query(
             f"CREATE OR REPLACE TABLE SAILW{pid}V.kids AS SELECT ALF_PE FROM SAIL{pid}V.CAFW_CAFCASS_ALF_{ver}",
         )
-        again = pf.audited_query(home, s, "rhys", f"SELECT count(*) AS n FROM SAILW{pid}V.kids")
+        again = s.query(f"SELECT count(*) AS n FROM SAILW{pid}V.kids")
         assert again.column("n")[0].as_py() == n.column("n")[0].as_py()
 
 
-def test_non_members_get_nothing(demo_home: Path) -> None:
-    home, demo = _home(demo_home)
-    p1, p2 = sorted(demo["projects"])
-    with pytest.raises(RefusedError, match="not a member of project"):
-        pf.open_session(home, p2, "rhys")
-    with pytest.raises(RefusedError, match="not a researcher"):
-        pf.open_session(home, p1, "gita")
-    entries = home.control_plane().audit_entries()
-    assert any(e["action"] == "workspace.open.refused" and e["actor"] == "rhys" for e in entries)
+def test_non_members_get_nothing(demo_home: Path, rhys: Platform) -> None:
+    p1, p2 = sorted(_demo(demo_home)["projects"])
+    with pytest.raises(RefusedError, match="rhys is not a member of project"):
+        rhys.workspace.session(p2)
+    with (
+        sign_in(demo_home, "gita") as gita,
+        pytest.raises(RefusedError, match="gita is a governance"),
+    ):
+        gita.workspace.session(p1)
+    entries = rhys.cp.audit_entries(f"project:{p2}")
+    assert any(e.action == "workspace.open.refused" and e.actor == "user:rhys" for e in entries)
 
 
-def test_queries_are_audited_without_rows(demo_home: Path) -> None:
-    home, demo = _home(demo_home)
-    pid = sorted(demo["projects"])[0]
+def test_queries_are_audited_without_rows(demo_home: Path, rhys: Platform) -> None:
+    """From the notebook API too: a session's pandas() is a checked, audited query."""
+    pid = sorted(_demo(demo_home)["projects"])[0]
     sql = "SELECT 42 AS answer"
-    with pf.open_session(home, pid, "rhys") as s:
-        pf.audited_query(home, s, "rhys", sql)
+    with rhys.workspace.session(pid) as s:
+        s.pandas(sql)
     import hashlib
 
-    cp = home.control_plane()
-    entries = cp.audit_entries()
-    assert cp.verify_audit().ok
-    cp.close()
+    entries = rhys.cp.audit_entries(f"project:{pid}")
     digest = hashlib.sha256(sql.encode()).hexdigest()
-    hit = [e for e in entries if e["action"] == "workspace.query" and digest in e["details"]]
-    assert hit and hit[-1]["actor"] == "rhys" and hit[-1]["object"] == f"project:{pid}"
-    assert "42" not in hit[-1]["details"].replace(digest, "")
+    hit = [e for e in entries if e.action == "workspace.query" and digest in e.details]
+    assert hit and hit[-1].actor == "user:rhys" and hit[-1].object == f"project:{pid}"
+    assert "42" not in hit[-1].details.replace(digest, "")
 
 
-def test_notebook_api_returns_frames(demo_home: Path) -> None:
-    home, demo = _home(demo_home)
+def test_notebook_api_returns_frames(demo_home: Path, rhys: Platform) -> None:
+    demo = _demo(demo_home)
     pid = sorted(demo["projects"])[0]
     ver = demo["projects"][pid]["pins"]["CAFW"]
-    with pf.open_session(home, pid, "rhys") as s:
+    with rhys.workspace.session(pid) as s:
         frame = s.pandas(
             f"SELECT GNDR_CD, count(*) AS n FROM SAIL{pid}V.CAFW_CAFCASS_ALF_{ver} GROUP BY 1 ORDER BY 1"
         )
     assert list(frame.columns) == ["GNDR_CD", "n"] and frame["n"].sum() > 0
 
 
-def test_airlock_is_the_only_way_out(demo_home: Path) -> None:
+def test_airlock_is_the_only_way_out(demo_home: Path, rhys: Platform) -> None:
     """The researcher cannot write a file from the workspace; the released folder is filled only
     by an approved request, and only checkers (or the author) see requests."""
-    home, demo = _home(demo_home)
+    demo = _demo(demo_home)
     pid = sorted(demo["projects"])[0]
-    with pf.open_session(home, pid, "rhys") as s:
+    with rhys.workspace.session(pid) as s:
         for sql in (f"COPY (SELECT 1) TO '{demo_home}/x.csv'", f"EXPORT DATABASE '{demo_home}/x'"):
             with pytest.raises(QueryRefused):
                 s.query(sql)
-    released = sorted(p.name for p in (demo_home / "airlock" / "released").iterdir())
-    assert released == [demo["airlock_request"]]
-    with pytest.raises(RefusedError, match="may not see"):
-        pf.airlock_view(home, demo["airlock_request"], "rowan")
-    assert pf.airlock_view(home, demo["airlock_request"], "olwen").state == "released"
+    released = {p.name for p in (demo_home / "airlock" / "released").iterdir()}
+    recorded = {r.request_id for r in rhys.cp.requests() if r.state == "released"}
+    assert demo["airlock_request"] in released and released == recorded
+    with sign_in(demo_home, "rowan") as rowan, pytest.raises(RefusedError, match="not the author"):
+        rowan.airlock.view(demo["airlock_request"])
+    with sign_in(demo_home, "olwen") as olwen:
+        assert olwen.airlock.view(demo["airlock_request"]).state == "released"
 
 
-def test_refusal_reasons_in_the_audit_log_quote_no_values(demo_home: Path) -> None:
+def test_refusal_reasons_in_the_audit_log_quote_no_values(demo_home: Path, rhys: Platform) -> None:
     """A database error can quote a cell; the audit log keeps the reason without it."""
-    home, demo = _home(demo_home)
-    pid = sorted(demo["projects"])[0]
-    with pf.open_session(home, pid, "rhys") as s, pytest.raises(QueryRefused):
-        pf.audited_query(home, s, "rhys", "SELECT CAST('ZZCELLVALUEZZ' AS INTEGER)")
-    entries = home.control_plane().audit_entries()
-    refused = [e for e in entries if e["action"] == "workspace.query.refused"]
-    assert refused and "Conversion" in refused[-1]["details"]
-    assert not any("ZZCELLVALUEZZ" in e["details"] for e in entries)
+    pid = sorted(_demo(demo_home)["projects"])[0]
+    with rhys.workspace.session(pid) as s, pytest.raises(QueryRefused):
+        s.query("SELECT CAST('ZZCELLVALUEZZ' AS INTEGER)")
+    entries = rhys.cp.audit_entries()
+    refused = [e for e in entries if e.action == "workspace.query.refused"]
+    assert refused and "Conversion" in refused[-1].details
+    assert not any("ZZCELLVALUEZZ" in e.details for e in entries)

@@ -10,6 +10,8 @@ from typing import Protocol
 
 import pyarrow as pa
 
+from justicelink.formats import RefusedError
+
 
 class Session(Protocol):
     project_id: str
@@ -42,7 +44,10 @@ def latest_table(session: Session, prefix: str) -> str:
         .to_pylist()
     )
     if not found:
-        raise LookupError(f"project {schema} has no table {prefix}_<YYYYMMDD>")
+        raise RefusedError(
+            f"project {schema} has no table {prefix}_<YYYYMMDD>; the analyses need it (its "
+            "dataset must be in the project's approved application)"
+        )
     return f"{schema}.{found[0]}"
 
 

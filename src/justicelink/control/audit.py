@@ -123,6 +123,10 @@ def verify_chain(conn: Connection, witness: HeadWitness) -> tuple[int, list[str]
     heads, witness_problems = witness.heads()
     problems += witness_problems
     for h in heads:
+        if h.seq == 0:
+            if h.hash != GENESIS:
+                problems.append(f"witness line {h.n} does not witness the empty log")
+            continue
         if h.seq not in by_seq:
             problems.append(
                 f"the witness signed entry {h.seq} (witness line {h.n}) but the log ends at "

@@ -434,6 +434,24 @@ def ensure(
     return Permit(actor, action, resource, _PERMIT_KEY)
 
 
+def _who(a: Action) -> str:
+    """The roles of an action, grouped by their conditions ("admin; everyone else (...)")."""
+    groups: dict[tuple[Condition, ...], list[Role]] = {}
+    for role, conds in a.roles.items():
+        groups.setdefault(conds, []).append(role)
+    parts = []
+    for conds, roles in groups.items():
+        rest = len(roles) > 1 and len(roles) + sum(
+            len(r) for c, r in groups.items() if c != conds) == len(Role)  # fmt: skip
+        names = (
+            ("everyone" if len(groups) == 1 else "everyone else")
+            if rest and len(roles) > 2
+            else ", ".join(r.value for r in roles)
+        )
+        parts.append(names + (f" ({', '.join(c.text for c in conds)})" if conds else ""))
+    return "; ".join(parts)
+
+
 def permissions_markdown() -> str:
     """docs/permissions.md, generated from the registry."""
     out = [
@@ -451,13 +469,7 @@ def permissions_markdown() -> str:
         "|---|---|---|---|---|",
     ]
     for a in _REGISTRY:
-        who = "; ".join(
-            r.value + (f" ({', '.join(c.text for c in cs)})" if cs else "")
-            for r, cs in a.roles.items()
-        )
-        if set(a.roles) == set(Role) and len({tuple(v) for v in a.roles.values()}) == 1:
-            cs = next(iter(a.roles.values()))
-            who = "everyone" + (f" ({', '.join(c.text for c in cs)})" if cs else "")
+        who = _who(a)
         out.append(f"| `{a.name}` | {a.kind.value} | `{a.scope}` | {who} | {a.description} |")
     out += ["", "## Scopes a sign-in token carries, by role", "", "| role | scopes |", "|---|---|"]
     for role in Role:

@@ -173,6 +173,7 @@ class ControlPlane:
     def __init__(self, url: str, witness: audit.HeadWitness) -> None:
         self.url = url
         self.witness = witness
+        self.witness_problem = ""  # the last time the witness refused a head, and why
         self.engine: Engine = create_engine(url, future=True)
         if url.startswith("sqlite"):
 
@@ -207,7 +208,12 @@ class ControlPlane:
             yield conn
             appended = conn.info.pop(audit.PENDING_KEY, False)
         if appended:
-            self.witness.observe(self._entries_after)
+            try:
+                self.witness.observe(self._entries_after)
+            except RefusedError as exc:
+                # detection, not prevention: the change stands, and `audit verify` says why
+                # the witness would not sign it (the log was rewritten, or the witness wiped)
+                self.witness_problem = str(exc)
 
     def _entries_after(self, seq: int) -> list[AuditEntry]:
         with self.engine.connect() as conn:

@@ -97,7 +97,13 @@ class Witness:
                 fh.write(raw.hex() + "\n")
             pub = key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
             (folder / PUBLIC_KEY).write_text(pub.hex() + "\n", encoding="ascii")
-            (folder / HEADS).touch()
+            # the first line witnesses the empty log: the log is never legitimately empty
+            w = cls(folder)
+            at = datetime.now(UTC).isoformat(timespec="microseconds")
+            head = Head(1, 0, GENESIS, at, GENESIS, "")
+            head = Head(1, 0, GENESIS, at, GENESIS, key.sign(head.body()).hex())
+            (folder / HEADS).write_text(head.line() + "\n", encoding="utf-8")
+            return w
         return cls(folder)
 
     @classmethod
@@ -162,13 +168,17 @@ class Witness:
         line = self._last_line()
         return self._parse(line) if line else None
 
-    def observe(self, entries_after: Callable[[int], list[AuditEntry]]) -> Head | None:
+    def observe(self, entries_after: Callable[[int], list[AuditEntry]]) -> Head:
         """Witness the entries after the last witnessed head: replay them, then sign and append
         the new head. Refuses (writing nothing) if they do not extend the witnessed chain."""
         with self._locked():
             line = self._last_line()
-            last = self._parse(line) if line else None
-            seq, prev_hash = (last.seq, last.hash) if last else (0, GENESIS)
+            if not line:
+                raise WitnessRefused(
+                    "the witness log is empty: it was wiped or replaced; nothing was witnessed"
+                )
+            last = self._parse(line)
+            seq, prev_hash = last.seq, last.hash
             new = entries_after(seq)
             if not new:
                 return last
@@ -179,9 +189,9 @@ class Witness:
                     f"{problem}; nothing was witnessed"
                 )
             head = Head(
-                n=(last.n + 1) if last else 1, seq=new[-1].seq, hash=new[-1].hash,
+                n=last.n + 1, seq=new[-1].seq, hash=new[-1].hash,
                 at=datetime.now(UTC).isoformat(timespec="microseconds"),
-                prev=_line_hash(line) if line else GENESIS, sig="",
+                prev=_line_hash(line), sig="",
             )  # fmt: skip
             sig = self._signing_key().sign(head.body()).hex()
             head = Head(head.n, head.seq, head.hash, head.at, head.prev, sig)
@@ -198,7 +208,10 @@ class Witness:
         heads: list[Head] = []
         pub = self._public_key()
         prev = GENESIS
-        for i, line in enumerate(self._lines(), start=1):
+        lines = self._lines()
+        if not lines:
+            problems.append("the witness log is empty: it was wiped or replaced")
+        for i, line in enumerate(lines, start=1):
             try:
                 h = self._parse(line)
             except (ValueError, KeyError):
