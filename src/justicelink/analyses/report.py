@@ -14,6 +14,7 @@ from justicelink.analyses.local_authorities import LocalAuthorityResult
 from justicelink.analyses.newborns import FILTERS, NewbornResult
 from justicelink.analyses.private_law import PrivateLawResult
 from justicelink.analyses.recurrence import RecurrenceResult
+from justicelink.formats import LOOSE_FILTER, RESEARCH_FILTER, STRICT_FILTER, status_list
 from justicelink.reporting import bar_spec, html_table, line_spec, page, vega_chart, vega_scripts
 
 
@@ -223,8 +224,9 @@ def write_report(
     sections.append(
         (
             "Linkage sensitivity",
-            "<p>Every headline figure is recomputed under a strict filter (status 1 only), the "
-            "recommended filter (1, 4, 39) and a loose one (1, 4, 39, 35). A narrow band means "
+            "<p>Every headline figure is recomputed under a strict filter "
+            f"{status_list(STRICT_FILTER)}, the recommended filter {status_list(RESEARCH_FILTER)} "
+            f"and a loose one {status_list(LOOSE_FILTER)}. A narrow band means "
             "the finding does not hinge on linkage quality.</p>",
         )
     )  # fmt: skip

@@ -27,10 +27,12 @@ from justicelink.crypto import (
 from justicelink.formats import (
     ALF_FILE_COLUMNS,
     ALF_FILE_NAME,
+    RESEARCH_FILTER,
     InputError,
     RefusedError,
     atomic_dir,
     content_file_name,
+    status_in,
 )
 from justicelink.specs import load_spec
 from justicelink.specs.model import alf_prefix, system_id_column
@@ -169,9 +171,9 @@ def load(
             con.execute(f"COPY staged TO '{out}' (FORMAT parquet, COMPRESSION zstd)")
             rows[table.bank_table] = data.num_rows
         alf_rows = alf_tables[ALF_FILE_NAME].num_rows
-        linked = con.execute("SELECT count(*) FROM alf WHERE ALF_STS_CD IN (1, 4, 39)").fetchone()[
-            0
-        ]  # type: ignore[index]
+        linked = con.execute(
+            f"SELECT count(*) FROM alf WHERE {status_in('ALF_STS_CD', RESEARCH_FILTER)}"
+        ).fetchone()[0]  # type: ignore[index]
         rate = linked / alf_rows if alf_rows else 0.0  # reference data: no people, rate 0
         (tmp / "version.json").write_text(
             json.dumps(
@@ -187,7 +189,7 @@ def load(
                     "distinct": distinct,
                     "linkage": {
                         "records": alf_rows,
-                        "linked_1_4_39": linked,
+                        "linked_1_4_39": linked,  # under RESEARCH_FILTER
                         "rate": round(rate, 6),
                         "by_status": dict(
                             (str(k), v)
