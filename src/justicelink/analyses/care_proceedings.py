@@ -10,7 +10,7 @@ from typing import Protocol
 
 import pyarrow as pa
 
-from justicelink.formats import RESEARCH_FILTER, status_in
+from justicelink.formats import RESEARCH_FILTER, project_schema, status_in
 
 
 class Session(Protocol):
@@ -33,7 +33,7 @@ class AnalysisResult:
 def latest_table(session: Session, prefix: str) -> str:
     """The newest refresh of a SAIL-named table: exactly ``<prefix>_<YYYYMMDD>`` (so that
     ``WDSD_AR_PERS`` never picks ``WDSD_AR_PERS_ADD_...``)."""
-    schema = f"SAIL{session.project_id}V"
+    schema = project_schema(session.project_id)
     found = (
         session.query(
             "SELECT table_name FROM information_schema.tables "

@@ -14,7 +14,13 @@ from justicelink.analyses.local_authorities import LocalAuthorityResult
 from justicelink.analyses.newborns import FILTERS, NewbornResult
 from justicelink.analyses.private_law import PrivateLawResult
 from justicelink.analyses.recurrence import RecurrenceResult
-from justicelink.formats import LOOSE_FILTER, RESEARCH_FILTER, STRICT_FILTER, status_list
+from justicelink.formats import (
+    LOOSE_FILTER,
+    RESEARCH_FILTER,
+    STRICT_FILTER,
+    project_schema,
+    status_list,
+)
 from justicelink.reporting import bar_spec, html_table, line_spec, page, vega_chart, vega_scripts
 
 
@@ -231,7 +237,9 @@ def write_report(
         )
     )  # fmt: skip
     html = page(
-        f"Family-justice analyses, project SAIL{project_id}V", sections, head=vega_scripts()
+        f"Family-justice analyses, project {project_schema(project_id)}",
+        sections,
+        head=vega_scripts(),
     )
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)

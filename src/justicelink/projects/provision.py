@@ -24,7 +24,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from justicelink.crypto import IntPRF, ZoneKeys, refuse_if_collided
-from justicelink.formats import ProjectGrant, RefusedError, write_json_atomic
+from justicelink.formats import (
+    ProjectGrant,
+    RefusedError,
+    project_schema,
+    workspace_schema,
+    write_json_atomic,
+)
 from justicelink.projects.naming import project_column, table_name
 from justicelink.specs import available_specs, load_spec
 from justicelink.specs.model import alf_prefix
@@ -49,11 +55,12 @@ def project_dir(projects_root: Path, project_id: str) -> Path:
 
 def store_path(projects_root: Path, grant_or_id: ProjectGrant | str) -> Path:
     pid = grant_or_id if isinstance(grant_or_id, str) else grant_or_id.project_id
-    return project_dir(projects_root, pid) / "store" / f"SAIL{pid}V.duckdb"
+    return project_dir(projects_root, pid) / "store" / f"{project_schema(pid)}.duckdb"
 
 
 def workspace_path(projects_root: Path, project_id: str) -> Path:
-    return project_dir(projects_root, project_id) / "workspace" / f"SAILW{project_id}V.duckdb"
+    name = f"{workspace_schema(project_id)}.duckdb"
+    return project_dir(projects_root, project_id) / "workspace" / name
 
 
 def _keyed_columns(dataset: str, bank_table: str) -> dict[str, str]:
