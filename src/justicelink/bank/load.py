@@ -14,7 +14,6 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import duckdb
-import pyarrow as pa
 
 from justicelink.bank.guards import check_columns, check_values
 from justicelink.crypto import (
@@ -25,8 +24,8 @@ from justicelink.crypto import (
     refuse_if_collided,
 )
 from justicelink.formats import (
-    ALF_FILE_COLUMNS,
     ALF_FILE_NAME,
+    ALF_FILE_SCHEMA,
     RESEARCH_FILTER,
     InputError,
     RefusedError,
@@ -36,11 +35,6 @@ from justicelink.formats import (
 )
 from justicelink.specs import load_spec
 from justicelink.specs.model import alf_prefix, system_id_column
-
-_ALF_TYPES = {
-    "SYSTEM_ID": pa.int64(), "ALF_E": pa.int64(), "ALF_STS_CD": pa.int32(), "ALF_MTCH_PCT": pa.float64(),
-    "WOB": pa.date32(), "GNDR_CD": pa.int32(), "LSOA2011_CD": pa.string(),
-}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -76,9 +70,7 @@ def load(
         if any(t.is_person_table for t in load_spec(manifest.dataset).tables):
             raise RefusedError(f"{manifest.dataset} holds people: its ALF file is required")
         alf_manifest = manifest
-        alf_tables = {
-            ALF_FILE_NAME: pa.table({c: pa.array([], type=_ALF_TYPES[c]) for c in ALF_FILE_COLUMNS})
-        }
+        alf_tables = {ALF_FILE_NAME: ALF_FILE_SCHEMA.empty_table()}
     else:
         alf_manifest, alf_tables = open_sealed(alf_dir, ident, "bank", kind="alf")
     if alf_manifest.submission_id != manifest.submission_id:

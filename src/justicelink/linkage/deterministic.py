@@ -14,8 +14,6 @@ import duckdb
 
 from justicelink.formats import AlfStatus
 
-RECORD_COLUMNS = ("system_id", "nhs_number", "forename", "surname", "dob", "sex", "postcode")
-
 
 def _swap(col: str) -> str:
     return (
