@@ -138,7 +138,8 @@ def provision_project(
     cp = home.control_plane()
     try:
         grant = cp.grant(project_id)
-        result = projects.provision(grant, home.bank, home.projects, refresh=refresh)
+        holdings = [bank.describe(home.bank, ds) for ds in grant.datasets]
+        result = projects.provision(grant, holdings, home.projects, refresh=refresh)
         cp.audit(
             actor,
             "project.provision",

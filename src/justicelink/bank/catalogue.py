@@ -1,4 +1,7 @@
-"""What the bank holds: datasets, versions, tables, row counts, linkage rates, data dictionary."""
+"""What the bank holds: datasets, versions, tables, row counts, linkage rates, data dictionary.
+
+``describe`` hands the same, as ``formats.BankDataset``, to the zones the bank serves.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +9,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from justicelink.formats import ALF_FILE_COLUMNS
+from justicelink.formats import ALF_FILE_COLUMNS, BankDataset, BankTable, BankVersion
 from justicelink.formats.atomic import TMP_PREFIX
 from justicelink.specs import load_spec
 
@@ -46,6 +49,22 @@ def versions(bank_dir: Path, dataset: str | None = None) -> list[DatasetVersion]
 def latest(bank_dir: Path, dataset: str) -> DatasetVersion | None:
     found = versions(bank_dir, dataset)
     return found[-1] if found else None
+
+
+def describe(bank_dir: Path, dataset: str) -> BankDataset:
+    """What the bank holds of ``dataset``, for zones that may not read the bank's folders:
+    every complete version, oldest first, with its table files and the distinct-id counts
+    recorded at load (``version.json``: ``distinct``; only whole numbers are passed on)."""
+    described = []
+    for v in versions(bank_dir, dataset):
+        recorded = v.info.get("distinct", {})
+        tables = {}
+        for path in sorted(v.folder.glob("*.parquet")):
+            counts = recorded.get(path.stem, {})
+            distinct = {c: n for c, n in counts.items() if type(n) is int}  # not a JSON true
+            tables[path.stem] = BankTable(path.stem, path, distinct)
+        described.append(BankVersion(dataset, v.version, tables))
+    return BankDataset(dataset, tuple(described))
 
 
 def dictionary(dataset: str) -> list[dict[str, str]]:
