@@ -7,7 +7,11 @@ from pathlib import Path
 import pytest
 
 from justicelink.crypto import ZoneKeys
+from justicelink.logsetup import quiet_libraries
 from justicelink.synth import generate
+
+# what the command line does at start-up, once, before any test module imports a zone
+quiet_libraries()
 
 DEMO_PEOPLE = 60_000
 
