@@ -105,6 +105,7 @@ def scale(args: argparse.Namespace) -> None:
 def cafcass(args: argparse.Namespace) -> None:
     import duckdb
 
+    from justicelink.formats import LOOSE_FILTER
     from justicelink.linkage import load_register
     from justicelink.linkage.cascade import run_cascade
     from justicelink.linkage.contract import _clean_sql
@@ -142,7 +143,7 @@ def cafcass(args: argparse.Namespace) -> None:
             )
             overall = accuracy(con, "matched", "truth")["all"]
             adults = accuracy(con, "matched", "truth", where="t.adult AND t.no_nhs")["all"]
-            by = accuracy(con, "matched", "truth", group_by="r.alf_sts_cd", statuses=(1, 4, 39, 35))
+            by = accuracy(con, "matched", "truth", group_by="r.alf_sts_cd", statuses=LOOSE_FILTER)
             print(f"{mode}: counts {res.counts}; pairs {res.pairs:,}")
             print(f"  overall {json.dumps(overall.as_dict())}")
             print(f"  adults without an NHS number {json.dumps(adults.as_dict())}")

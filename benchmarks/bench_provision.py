@@ -25,6 +25,7 @@ import pyarrow.parquet as pq
 CHILD = """
 import json, resource, sys, time
 from pathlib import Path
+from justicelink.bank import describe
 from justicelink.formats import ProjectGrant
 from justicelink.projects import provision
 import pyarrow.parquet as pq
@@ -33,7 +34,7 @@ tmp, ds, table = Path(sys.argv[1]), sys.argv[2], sys.argv[3]
 cols = pq.read_schema(tmp / "bank" / "datasets" / ds / "20260101" / f"{table}.parquet").names
 grant = ProjectGrant(project_id="0042", title="bench", datasets={ds: {table: cols}})
 t = time.perf_counter()
-p = provision(grant, tmp / "bank", tmp / "projects")
+p = provision(grant, [describe(tmp / "bank", ds)], tmp / "projects")
 wall = time.perf_counter() - t
 print(json.dumps({"wall": wall, "rows": sum(p.tables.values()), "rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """

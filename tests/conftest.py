@@ -12,12 +12,14 @@ from justicelink.crypto import ZoneKeys
 from justicelink.logsetup import quiet_libraries
 from justicelink.synth import generate
 
+# what the command line does at start-up, once, before any test module imports a zone
+quiet_libraries()
+
 DEMO_PEOPLE = 60_000
 # sign-ins made by tests never touch the real user's config directory
 os.environ["JUSTICELINK_CONFIG_DIR"] = tempfile.mkdtemp(prefix="justicelink-test-config-")
 os.environ.pop("JUSTICELINK_TOKEN", None)
 os.environ.pop("JUSTICELINK_HOME", None)
-quiet_libraries()
 
 
 @pytest.fixture(scope="session")

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import json
 from datetime import date
-from types import SimpleNamespace
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import sqlalchemy

@@ -4,17 +4,41 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from justicelink.formats import ALF_FILE_COLUMNS, ALF_STATUS, IDENTIFIER_FILE_COLUMNS
+from justicelink import analyses
+from justicelink.formats import (
+    ALF_FILE_COLUMNS,
+    ALF_STATUS,
+    IDENTIFIER_FILE_COLUMNS,
+    LOOSE_FILTER,
+    RESEARCH_FILTER,
+    status_in,
+    status_list,
+)
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 
 
 def test_interchange_doc_lists_every_column_and_status() -> None:
     text = (DOCS / "interchange.md").read_text()
-    for col in list(IDENTIFIER_FILE_COLUMNS) + list(ALF_FILE_COLUMNS):
-        assert f"| {col} |" in text, f"docs/interchange.md does not document {col}"
+    for col, sql_type in [*IDENTIFIER_FILE_COLUMNS.items(), *ALF_FILE_COLUMNS.items()]:
+        assert f"| {col} | {sql_type} |" in text, f"docs/interchange.md does not document {col}"
     for code, meaning in ALF_STATUS.items():
         assert f"| {code} | {meaning} |" in text, f"docs/interchange.md: status {code}"
+    assert f"`{status_in('ALF_STS_CD', RESEARCH_FILTER)}`" in text, "docs/interchange.md: filter"
+
+
+def test_the_filters_quoted_in_prose_are_the_ones_the_code_uses() -> None:
+    """The analyses' methods (module docstrings, printed in the report) and docs/analyses.md
+    quote the research and loose filters; they must be the constants the SQL is built from."""
+    import sys
+
+    default, loose = status_list(RESEARCH_FILTER), status_list(LOOSE_FILTER)
+    assert list(analyses.FILTERS) == ["strict (1)", f"default {default}", f"loose {loose}"]
+    for name in ("newborns", "private_law"):
+        doc = sys.modules[f"justicelink.analyses.{name}"].__doc__ or ""
+        assert f"ALF_STS_CD IN {default}" in " ".join(doc.split()), name
+    text = (DOCS / "analyses.md").read_text()
+    assert f"default: `IN {default}`" in text and f"loose: `IN {loose}`" in text
 
 
 def test_every_zone_has_a_guide() -> None:

@@ -12,10 +12,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from justicelink.bank import describe
 from justicelink.crypto import IntPRF, ZoneKeys, int_prf_python
 from justicelink.crypto.prf import CollisionError
 from justicelink.formats import ProjectGrant, RefusedError
-from justicelink.projects import provision, store_path
+from justicelink.projects import Provisioned, provision, store_path
 
 VERSION = "20260101"
 
@@ -74,6 +75,11 @@ def _bank(root: Path, *, record: bool = True) -> Path:
     return bank
 
 
+def _provision(grant: ProjectGrant, bank: Path, projects: Path, **kw: bool) -> Provisioned:
+    """As the platform does it: the bank describes what it holds, provisioning reads that."""
+    return provision(grant, [describe(bank, ds) for ds in grant.datasets], projects, **kw)
+
+
 def _grant() -> ProjectGrant:
     return ProjectGrant(
         project_id="0077",
@@ -101,7 +107,7 @@ def _store_rows(path: Path, table: str) -> pa.Table:
 @pytest.mark.parametrize("record", [True, False], ids=["recorded-counts", "union-counts"])
 def test_pseudonyms_follow_the_reference_per_domain(tmp_path: Path, record: bool) -> None:
     bank = _bank(tmp_path, record=record)
-    p = provision(_grant(), bank, tmp_path / "projects")
+    p = _provision(_grant(), bank, tmp_path / "projects")
     key = ZoneKeys.open(tmp_path / "projects" / "0077", "project").prf_key()
     spell_src = pq.read_table(bank / "datasets/PEDW" / VERSION / "SPELL.parquet")
     spell = _store_rows(p.store, f"PEDW_SPELL_{VERSION}")
@@ -139,12 +145,12 @@ def test_a_collision_in_any_domain_is_refused_and_leaves_nothing(
 
     monkeypatch.setattr(IntPRF, "numpy", colliding)
     with pytest.raises(CollisionError, match=f"project 0077 {domain} pseudonyms"):
-        provision(_grant(), bank, tmp_path / "projects")
+        _provision(_grant(), bank, tmp_path / "projects")
     store = store_path(tmp_path / "projects", "0077")
     assert not store.exists()
     assert not [p for p in store.parent.iterdir() if p.name.startswith(".tmp-")]
     monkeypatch.setattr(IntPRF, "numpy", real)
-    assert provision(_grant(), bank, tmp_path / "projects").tables[f"EDDS_EDDS_{VERSION}"] == 700
+    assert _provision(_grant(), bank, tmp_path / "projects").tables[f"EDDS_EDDS_{VERSION}"] == 700
 
 
 def test_a_keyed_column_that_is_not_a_bank_id_is_refused(tmp_path: Path) -> None:
@@ -152,7 +158,7 @@ def test_a_keyed_column_that_is_not_a_bank_id_is_refused(tmp_path: Path) -> None
     _write(bank, "EDDS", {"EDDS": pa.table({"ALF_E": ["1", "2"], "ATTENDANCE_ID_E": [1, 2]})})
     grant = ProjectGrant(project_id="0078", title="t", datasets={"EDDS": {"EDDS": ["ALF_E"]}})
     with pytest.raises(RefusedError, match="keyed column ALF_E is string, not a bank id"):
-        provision(grant, bank, tmp_path / "projects")
+        _provision(grant, bank, tmp_path / "projects")
     assert not store_path(tmp_path / "projects", "0078").exists()
 
 
@@ -169,7 +175,7 @@ def test_many_batches_and_any_column_order(tmp_path: Path, monkeypatch: pytest.M
         title="t",
         datasets={"EDDS": {"EDDS": ["DIAG_CD_1", "ATTENDANCE_ID_E", "ALF_E"]}},
     )
-    p = provision(grant, bank, tmp_path / "projects")
+    p = _provision(grant, bank, tmp_path / "projects")
     key = ZoneKeys.open(tmp_path / "projects" / "0079", "project").prf_key()
     src = pq.read_table(bank / "datasets/EDDS" / VERSION / "EDDS.parquet").to_pylist()
     got = _store_rows(p.store, f"EDDS_EDDS_{VERSION}")
@@ -192,7 +198,7 @@ def test_address_keys_are_not_alfs(tmp_path: Path) -> None:
     grant = ProjectGrant(
         project_id="0080", title="t", datasets={"WDSD": {"AR_PERS_ADD": ["PERS_ID_E", "RALF_E"]}}
     )
-    p = provision(grant, bank, tmp_path / "projects")
+    p = _provision(grant, bank, tmp_path / "projects")
     key = ZoneKeys.open(tmp_path / "projects" / "0080", "project").prf_key()
     got = _store_rows(p.store, f"WDSD_AR_PERS_ADD_{VERSION}").column("RALF_PE").to_pylist()
     assert sorted(got) == sorted(int_prf_python(key, "nk_WDSD", v) for v in (10, 11))
@@ -204,19 +210,40 @@ def test_a_bank_id_that_cannot_be_keyed_is_refused_without_its_value(tmp_path: P
     _write(bank, "EDDS", {"EDDS": pa.table({"ALF_E": pa.array([1, big], pa.uint64())})})
     grant = ProjectGrant(project_id="0081", title="t", datasets={"EDDS": {"EDDS": ["ALF_E"]}})
     with pytest.raises(RefusedError, match="column ALF_E could not be re-keyed") as info:
-        provision(grant, bank, tmp_path / "projects")
+        _provision(grant, bank, tmp_path / "projects")
     assert str(big) not in str(info.value)
     assert not store_path(tmp_path / "projects", "0081").exists()
 
 
 def test_a_store_made_with_another_pseudonym_algorithm_needs_refresh(tmp_path: Path) -> None:
     bank = _bank(tmp_path)
-    provision(_grant(), bank, tmp_path / "projects")
+    _provision(_grant(), bank, tmp_path / "projects")
     meta = tmp_path / "projects" / "0077" / "project.json"
     info = json.loads(meta.read_text())
     info["pseudonyms"] = "hmac-sha256 maps (decision 0002)"
     meta.write_text(json.dumps(info))
     with pytest.raises(RefusedError, match="another pseudonym algorithm"):
-        provision(_grant(), bank, tmp_path / "projects")
-    provision(_grant(), bank, tmp_path / "projects", refresh=True)
+        _provision(_grant(), bank, tmp_path / "projects")
+    _provision(_grant(), bank, tmp_path / "projects", refresh=True)
     assert json.loads(meta.read_text())["pseudonyms"].startswith("aes-256")
+
+
+def test_the_bank_describes_its_versions_tables_and_recorded_counts(tmp_path: Path) -> None:
+    bank = _bank(tmp_path)
+    pedw = describe(bank, "PEDW")
+    assert [v.version for v in pedw.versions] == [VERSION]
+    assert sorted(pedw.versions[0].tables) == ["DIAG", "SPELL"]
+    spell = pedw.versions[0].tables["SPELL"]
+    assert spell.path == bank / "datasets" / "PEDW" / VERSION / "SPELL.parquet"
+    recorded = json.loads((spell.path.parent / "version.json").read_text())["distinct"]["SPELL"]
+    assert spell.distinct == recorded
+    assert describe(bank, "WLGP").versions == ()
+
+
+def test_a_dataset_the_bank_does_not_hold_is_refused(tmp_path: Path) -> None:
+    bank = _bank(tmp_path)
+    grant = ProjectGrant(project_id="0082", title="t", datasets={"WLGP": {"GP_EVENT": ["X"]}})
+    with pytest.raises(RefusedError, match="the bank holds no version of WLGP"):
+        _provision(grant, bank, tmp_path / "projects")
+    with pytest.raises(RefusedError, match="the bank holds no version of EDDS"):
+        provision(_grant(), [describe(bank, "PEDW")], tmp_path / "projects")

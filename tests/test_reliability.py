@@ -117,8 +117,10 @@ def test_bank_load_survives_sigkill(loaded) -> None:
 
 PROVISION = (
     "import sys, json; from pathlib import Path; from justicelink.formats import ProjectGrant; "
-    "from justicelink.projects import provision; g = ProjectGrant(**json.loads(sys.argv[1])); "
-    "provision(g, Path(sys.argv[2]), Path(sys.argv[3]), refresh=True)"
+    "from justicelink.bank import describe; from justicelink.projects import provision; "
+    "g = ProjectGrant(**json.loads(sys.argv[1])); "
+    "held = [describe(Path(sys.argv[2]), ds) for ds in g.datasets]; "
+    "provision(g, held, Path(sys.argv[3]), refresh=True)"
 )
 
 
@@ -129,7 +131,7 @@ def test_provisioning_survives_sigkill(loaded) -> None:
         for t in loaded["first"].rows
     }
     grant = ProjectGrant(project_id="0077", title="t", datasets={"WLGP": tables})
-    first = provision(grant, root / "bank", root / "projects")
+    first = provision(grant, [bank.describe(root / "bank", "WLGP")], root / "projects")
     store = store_path(root / "projects", grant)
 
     def check() -> None:

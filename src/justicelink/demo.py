@@ -25,7 +25,7 @@ from typing import Any, TypeVar
 from rich.console import Console
 
 from justicelink.control import Application
-from justicelink.formats import RefusedError, write_json_atomic
+from justicelink.formats import RefusedError, project_schema, workspace_schema, write_json_atomic
 from justicelink.platform import MARKER, Home, Platform
 from justicelink.platform.data import has_people
 from justicelink.synth import DATASETS, generate
@@ -214,8 +214,8 @@ def run_demo(
         "seed": seed,
         "projects": {
             pid: {
-                "schema": f"SAIL{pid}V",
-                "workspace_schema": f"SAILW{pid}V",
+                "schema": project_schema(pid),
+                "workspace_schema": workspace_schema(pid),
                 "store": str(p.store),
                 "tables": p.tables,
                 "pins": p.pins,

@@ -1,5 +1,9 @@
-"""Logging levels and warning filters for the libraries the platform uses, set once by an entry
-point (the CLI, the demo, the test suite), never when a module is imported."""
+"""Quiet third-party libraries: the entry point's job, never a side effect of an import.
+
+The command line and the demo call ``quiet_libraries()`` once at start-up (so do the tests, from
+``tests/conftest.py``). Library code leaves logging and warnings alone; a notebook user who wants
+it quiet calls the same function.
+"""
 
 from __future__ import annotations
 
@@ -8,11 +12,19 @@ import warnings
 
 
 def quiet_libraries() -> None:
-    """ACRO configures the root logger at INFO on import and pandas warns inside it; Splink
-    logs every training step. Keep the command line to our own messages (ACRO's records still
-    go to its results.json)."""
+    """Warnings and errors only on the console; ACRO's and pandas' chatter suppressed.
+
+    ACRO calls ``logging.basicConfig(level=INFO)`` and ignores every ``FutureWarning`` when it is
+    imported. Configuring the root logger first makes its ``basicConfig`` a no-op, and the
+    ``FutureWarning`` filter is set here too, so the outcome is the same whether or not ACRO has
+    been imported yet (the airlock imports it only when an output is built). ACRO's own records
+    still go to its ``results.json``. Nothing heavy is imported here: the command line calls
+    this before every verb.
+    """
+    logging.basicConfig(level=logging.WARNING)
     logging.getLogger().setLevel(logging.WARNING)
-    for name in ("acro", "splink"):
-        logging.getLogger(name).setLevel(logging.ERROR)
+    logging.getLogger("acro").setLevel(logging.WARNING)
+    logging.getLogger("splink").setLevel(logging.ERROR)
     warnings.filterwarnings("ignore", module="acro")
     warnings.filterwarnings("ignore", message=".*SettingWithCopyWarning.*")
+    warnings.simplefilter("ignore", category=FutureWarning)

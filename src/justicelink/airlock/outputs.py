@@ -4,29 +4,23 @@ ACRO (AI-SDC) does the statistical disclosure control: threshold, dominance (N-K
 residual degrees of freedom, zeros. Its defaults apply unless the platform configures others
 (``SDC_DEFAULTS``). Its ``results.json`` is kept as it is, so SACRO-Viewer can read our folders.
 What ACRO lacks, the airlock adds: differencing against the project's released tables.
+
+ACRO (with statsmodels and pandas behind it) is imported when a builder is made, not when the
+airlock is: it takes seconds, and it configures logging as it loads, which is the entry point's
+business (``justicelink.logsetup.quiet_libraries``).
 """
 
 from __future__ import annotations
 
 import json
-import logging
 import shutil
 import tempfile
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
-from acro import ACRO
-
-# ACRO configures the root logger at INFO on import, and pandas warns inside it; keep our
-# command line quiet (its own records still go to results.json)
-logging.getLogger().setLevel(logging.WARNING)
-logging.getLogger("acro").setLevel(logging.WARNING)
-warnings.filterwarnings("ignore", module="acro")
-warnings.filterwarnings("ignore", message=".*SettingWithCopyWarning.*")
-warnings.filterwarnings("ignore", category=pd.errors.SettingWithCopyWarning)
+if TYPE_CHECKING:
+    from acro import ACRO
 
 # the platform's SDC parameters (ACRO's names); ACRO's own defaults are the same values
 SDC_DEFAULTS: dict[str, Any] = {
@@ -51,6 +45,8 @@ class OutputBuilder:
     justifications: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        from acro import ACRO
+
         self.acro = ACRO(suppress=self.suppress)
         # ACRO reads its thresholds from this dict at check time
         self.acro.config.update({**SDC_DEFAULTS, **self.sdc})

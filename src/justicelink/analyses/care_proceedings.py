@@ -10,7 +10,7 @@ from typing import Protocol
 
 import pyarrow as pa
 
-from justicelink.formats import RefusedError
+from justicelink.formats import RESEARCH_FILTER, RefusedError, project_schema, status_in
 
 
 class Session(Protocol):
@@ -33,7 +33,7 @@ class AnalysisResult:
 def latest_table(session: Session, prefix: str) -> str:
     """The newest refresh of a SAIL-named table: exactly ``<prefix>_<YYYYMMDD>`` (so that
     ``WDSD_AR_PERS`` never picks ``WDSD_AR_PERS_ADD_...``)."""
-    schema = f"SAIL{session.project_id}V"
+    schema = project_schema(session.project_id)
     found = (
         session.query(
             "SELECT table_name FROM information_schema.tables "
@@ -56,9 +56,10 @@ def children_in_care_proceedings_by_year(session: Session) -> AnalysisResult:
     users = latest_table(session, "CAFW_CAFCASS_APPLICATIONSERVICEUSERS")
     alf = latest_table(session, "CAFW_CAFCASS_ALF")
     # one row per child per year: counted by ACRO in the airlock step. A child is one person:
-    # by ALF_PE where linked (1, 4, 39), else by the Cafcass person id.
+    # by ALF_PE where linked under the research filter, else by the Cafcass person id.
+    linked = status_in("p.ALF_STS_CD", RESEARCH_FILTER)
     sql = f"""SELECT DISTINCT CAST(year(a.CAP_ISSUEDATE) AS VARCHAR) AS issue_year,
-       CASE WHEN p.ALF_STS_CD IN (1, 4, 39) THEN 'A' || p.ALF_PE ELSE 'S' || u.RECORD2ID_PE END AS child
+       CASE WHEN {linked} THEN 'A' || p.ALF_PE ELSE 'S' || u.RECORD2ID_PE END AS child
 FROM {app} a
 JOIN {users} u
   ON u.RECORD1ID_PE = a.CAP_APPLICATIONID_PE AND u.RECORD2ROLEIDNAME = 'Subject'
@@ -71,7 +72,8 @@ WHERE a.CAP_LAWTYPENAME = 'Public'
         description=(
             "Distinct children who were the subject of a public-law s31 application (care or "
             "supervision order), by the year the application was issued. A child is counted once: "
-            "by ALF_PE where linked (ALF_STS_CD 1, 4 or 39), else by the Cafcass person id. "
+            f"by ALF_PE where linked ({status_in('ALF_STS_CD', RESEARCH_FILTER)}), else by the "
+            "Cafcass person id. "
             "Source: Cafcass Cymru applications, application service users and people in the "
             "project's own tables."
         ),

@@ -20,6 +20,7 @@ import pyarrow as pa
 from justicelink.analyses.areas import CHILD_AGE_DAYS, address_on_1_july, years_sql
 from justicelink.analyses.care_proceedings import Session, latest_table
 from justicelink.analyses.newborns import DEFAULT, FILTERS
+from justicelink.formats import status_list
 
 S31 = "('Care Order (s31)', 'Supervision Order (s31)')"
 
@@ -48,10 +49,10 @@ def children_per_10k_by_la(session: Session) -> LocalAuthorityResult:
     session.query(f"CREATE OR REPLACE TEMP TABLE jl_child_years AS {population_sql}")
 
     def subjects(statuses: tuple[int, ...]) -> str:
-        st = ", ".join(map(str, statuses))
+        st = status_list(statuses)
         return f"""
             SELECT DISTINCT CAST(year(a.CAP_ISSUEDATE) AS INTEGER) AS yr, i.CAP_LOCALAUTHORITYNAME AS la,
-                   CASE WHEN p.ALF_STS_CD IN ({st}) THEN 'A' || p.ALF_PE ELSE 'S' || u.RECORD2ID_PE END AS child
+                   CASE WHEN p.ALF_STS_CD IN {st} THEN 'A' || p.ALF_PE ELSE 'S' || u.RECORD2ID_PE END AS child
             FROM {app} a
             JOIN {incident} i ON i.CAP_INCIDENTID_PE = a.CAP_INCIDENTID_PE
             JOIN {users} u ON u.RECORD1ID_PE = a.CAP_APPLICATIONID_PE AND u.RECORD2ROLEIDNAME = 'Subject'

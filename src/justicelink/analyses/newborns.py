@@ -19,13 +19,18 @@ from dataclasses import dataclass
 import pyarrow as pa
 
 from justicelink.analyses.care_proceedings import Session, latest_table
+from justicelink.formats import LOOSE_FILTER, RESEARCH_FILTER, STRICT_FILTER, status_list
 
+# label ("default (1, 4, 39)") -> statuses: every headline figure is computed under each
 FILTERS: dict[str, tuple[int, ...]] = {
-    "strict (1)": (1,),
-    "default (1, 4, 39)": (1, 4, 39),
-    "loose (1, 4, 39, 35)": (1, 4, 39, 35),
+    f"{name} {status_list(codes)}": codes
+    for name, codes in (
+        ("strict", STRICT_FILTER),
+        ("default", RESEARCH_FILTER),
+        ("loose", LOOSE_FILTER),
+    )
 }
-DEFAULT = "default (1, 4, 39)"
+DEFAULT = f"default {status_list(RESEARCH_FILTER)}"
 
 
 @dataclass(frozen=True)
@@ -66,24 +71,24 @@ def newborns_in_care_proceedings(session: Session) -> NewbornResult:
         )"""
     by_year: dict[str, pa.Table] = {}
     for label, statuses in FILTERS.items():
-        st = ", ".join(map(str, statuses))
+        st = status_list(statuses)
         by_year[label] = session.query(
             f"""{base}
             SELECT y.birth_year, y.births,
-                   count(n.age_days) FILTER (WHERE n.age_days BETWEEN -3 AND 13 AND n.sts_b IN ({st}) AND n.sts_s IN ({st})) AS newborns_14d,
-                   count(n.age_days) FILTER (WHERE n.age_days BETWEEN -3 AND 6 AND n.sts_b IN ({st}) AND n.sts_s IN ({st})) AS newborns_7d,
-                   round(10000.0 * count(n.age_days) FILTER (WHERE n.age_days BETWEEN -3 AND 13 AND n.sts_b IN ({st}) AND n.sts_s IN ({st})) / y.births, 1) AS rate_14d_per_10k
+                   count(n.age_days) FILTER (WHERE n.age_days BETWEEN -3 AND 13 AND n.sts_b IN {st} AND n.sts_s IN {st}) AS newborns_14d,
+                   count(n.age_days) FILTER (WHERE n.age_days BETWEEN -3 AND 6 AND n.sts_b IN {st} AND n.sts_s IN {st}) AS newborns_7d,
+                   round(10000.0 * count(n.age_days) FILTER (WHERE n.age_days BETWEEN -3 AND 13 AND n.sts_b IN {st} AND n.sts_s IN {st}) / y.births, 1) AS rate_14d_per_10k
             FROM (SELECT birth_year, count(*) AS births FROM b GROUP BY 1
                   -- a year at the edge of the data with only a few days of births is dropped
                   QUALIFY count(*) >= 0.5 * median(count(*)) OVER ()) y
             LEFT JOIN n USING (birth_year)
             GROUP BY 1, 2 ORDER BY 1"""
         )
-    st = ", ".join(map(str, FILTERS[DEFAULT]))
+    st = status_list(FILTERS[DEFAULT])
     record_level = session.query(
         f"""{base}
         SELECT birth_year, CASE WHEN age_days <= 6 THEN 'within 7 days' ELSE '7 to 13 days' END AS issued
-        FROM n WHERE age_days BETWEEN -3 AND 13 AND sts_b IN ({st}) AND sts_s IN ({st})"""
+        FROM n WHERE age_days BETWEEN -3 AND 13 AND sts_b IN {st} AND sts_s IN {st}"""
     )
     births_t = session.query(
         f"{base} SELECT birth_year, count(*) AS births FROM b GROUP BY 1 ORDER BY 1"

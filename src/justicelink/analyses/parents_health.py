@@ -21,6 +21,7 @@ from scipy.stats import chi2_contingency
 from justicelink.analyses.areas import address_on_1_july
 from justicelink.analyses.care_proceedings import Session, latest_table
 from justicelink.analyses.newborns import DEFAULT, FILTERS
+from justicelink.formats import status_list
 
 # Read v2 code lists (phenotypes) used by this analysis
 CODES: dict[str, tuple[str, ...]] = {
@@ -78,7 +79,7 @@ def parents_health(session: Session) -> tuple[dict[str, list[Measure]], Cohort]:
     out: dict[str, list[Measure]] = {}
     cohort = Cohort([], {})
     for label, statuses in FILTERS.items():
-        st = ", ".join(map(str, statuses))
+        st = status_list(statuses)
         people = """SELECT yr, PERS_ID_PE FROM jl_ph_pp
                     UNION SELECT yr, PERS_ID_PE FROM jl_ph_cand"""
         # the matching inputs are materialised once per filter: the later steps use each twice
@@ -86,7 +87,7 @@ def parents_health(session: Session) -> tuple[dict[str, list[Measure]], Cohort]:
             f"""CREATE OR REPLACE TEMP TABLE jl_ph_everyone AS
                 SELECT ALF_PE, min(PERS_ID_PE) AS PERS_ID_PE, min(GNDR_CD) AS sex, min(year(WOB)) AS yob,
                        min(DOD) AS DOD
-                FROM {pers} WHERE ALF_STS_CD IN ({st}) AND ALF_PE IS NOT NULL GROUP BY ALF_PE"""
+                FROM {pers} WHERE ALF_STS_CD IN {st} AND ALF_PE IS NOT NULL GROUP BY ALF_PE"""
         )
         session.query(
             f"""CREATE OR REPLACE TEMP TABLE jl_ph_pp AS
@@ -95,7 +96,7 @@ def parents_health(session: Session) -> tuple[dict[str, list[Measure]], Cohort]:
                     FROM {app} a
                     JOIN {users} u ON u.RECORD1ID_PE = a.CAP_APPLICATIONID_PE AND u.RECORD2ROLEIDNAME = 'Respondent'
                     JOIN {alf} p ON p.SYSTEM_ID_PE = u.RECORD2ID_PE
-                    WHERE a.CAP_LAWTYPENAME = 'Public' AND p.ALF_STS_CD IN ({st}) AND p.ALF_PE IS NOT NULL
+                    WHERE a.CAP_LAWTYPENAME = 'Public' AND p.ALF_STS_CD IN {st} AND p.ALF_PE IS NOT NULL
                     GROUP BY p.ALF_PE HAVING min(a.CAP_ISSUEDATE) >= DATE '2015-01-01'
                 )
                 SELECT p0.*, CAST(year(p0.idx) AS INTEGER) AS yr, e.PERS_ID_PE

@@ -26,6 +26,7 @@ import pyarrow as pa
 from justicelink.analyses.areas import CHILD_AGE_DAYS, address_on_1_july, years_sql
 from justicelink.analyses.care_proceedings import Session, latest_table
 from justicelink.analyses.newborns import DEFAULT, FILTERS
+from justicelink.formats import status_list
 
 
 @dataclass(frozen=True)
@@ -44,18 +45,18 @@ def _family_sql(session: Session, statuses: tuple[int, ...]) -> str:
     app = latest_table(session, "CAFW_CAFCASS_APPLICATION")
     users = latest_table(session, "CAFW_CAFCASS_APPLICATIONSERVICEUSERS")
     alf = latest_table(session, "CAFW_CAFCASS_ALF")
-    st = ", ".join(map(str, statuses))
+    st = status_list(statuses)
     mothers_on_1_july = f"""
         SELECT DISTINCT y.yr, p.PERS_ID_PE, mc.mother
         FROM mc CROSS JOIN ({years_sql(session, "Private")}) y
-        JOIN {pers} p ON p.ALF_PE = mc.mother AND p.ALF_STS_CD IN ({st})
+        JOIN {pers} p ON p.ALF_PE = mc.mother AND p.ALF_STS_CD IN {st}
         WHERE date_diff('day', mc.WOB + INTERVAL 3 DAY, make_date(y.yr, 7, 1)) BETWEEN 0 AND {CHILD_AGE_DAYS - 1}
           AND (p.DOD IS NULL OR p.DOD > make_date(y.yr, 7, 1))"""
     return f"""
         WITH mc AS (
             SELECT DISTINCT MAT_ALF_PE AS mother, ALF_PE AS child, ALF_STS_CD AS child_sts, WOB
             FROM {births}
-            WHERE MAT_ALF_PE IS NOT NULL AND MAT_ALF_STS_CD IN ({st}) AND STILLBIRTH_FLG = 0
+            WHERE MAT_ALF_PE IS NOT NULL AND MAT_ALF_STS_CD IN {st} AND STILLBIRTH_FLG = 0
         ), m1 AS ({mothers_on_1_july}
         ), placed AS (
             SELECT yr, PERS_ID_PE, la, q FROM ({address_on_1_july(session, "SELECT yr, PERS_ID_PE FROM m1")})
@@ -68,13 +69,13 @@ def _family_sql(session: Session, statuses: tuple[int, ...]) -> str:
             FROM {app} a
             JOIN {users} u ON u.RECORD1ID_PE = a.CAP_APPLICATIONID_PE
             JOIN {alf} p ON p.SYSTEM_ID_PE = u.RECORD2ID_PE
-            WHERE a.CAP_LAWTYPENAME = 'Private' AND p.ALF_PE IS NOT NULL AND p.ALF_STS_CD IN ({st})
+            WHERE a.CAP_LAWTYPENAME = 'Private' AND p.ALF_PE IS NOT NULL AND p.ALF_STS_CD IN {st}
         ), family_apps AS (
             SELECT DISTINCT mc.mother, priv.issue FROM priv JOIN mc ON mc.mother = priv.ALF_PE
             WHERE priv.role IN ('Applicant', 'Respondent')
             UNION
             SELECT DISTINCT mc.mother, priv.issue FROM priv JOIN mc ON mc.child = priv.ALF_PE
-            WHERE priv.role = 'Subject' AND mc.child_sts IN ({st})
+            WHERE priv.role = 'Subject' AND mc.child_sts IN {st}
         ), seq AS (
             SELECT mother, issue,
                    lag(issue) OVER (PARTITION BY mother ORDER BY issue) AS prev,

@@ -16,6 +16,7 @@ import pyarrow as pa
 
 from justicelink.analyses.care_proceedings import Session, latest_table
 from justicelink.analyses.newborns import DEFAULT, FILTERS
+from justicelink.formats import status_list
 
 
 @dataclass(frozen=True)
@@ -50,11 +51,11 @@ def recurrent_proceedings(session: Session) -> RecurrenceResult:
     counts: dict[str, int] = {}
     default_rows = None
     for label, statuses in FILTERS.items():
-        st = ", ".join(map(str, statuses))
+        st = status_list(statuses)
         rows = session.query(
             f"""
             WITH m AS (
-                SELECT CASE WHEN p.ALF_STS_CD IN ({st}) THEN 'A' || p.ALF_PE ELSE 'S' || u.RECORD2ID_PE END AS mother,
+                SELECT CASE WHEN p.ALF_STS_CD IN {st} THEN 'A' || p.ALF_PE ELSE 'S' || u.RECORD2ID_PE END AS mother,
                        p.WOB, a.CAP_INCIDENTID_PE AS case_id, a.CAP_ISSUEDATE AS issue
                 FROM {app} a
                 JOIN {users} u ON u.RECORD1ID_PE = a.CAP_APPLICATIONID_PE AND u.RECORD2ROLEIDNAME = 'Respondent'

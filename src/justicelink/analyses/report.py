@@ -14,6 +14,13 @@ from justicelink.analyses.local_authorities import LocalAuthorityResult
 from justicelink.analyses.newborns import FILTERS, NewbornResult
 from justicelink.analyses.private_law import PrivateLawResult
 from justicelink.analyses.recurrence import RecurrenceResult
+from justicelink.formats import (
+    LOOSE_FILTER,
+    RESEARCH_FILTER,
+    STRICT_FILTER,
+    project_schema,
+    status_list,
+)
 from justicelink.reporting import bar_spec, html_table, line_spec, page, vega_chart, vega_scripts
 
 
@@ -223,13 +230,16 @@ def write_report(
     sections.append(
         (
             "Linkage sensitivity",
-            "<p>Every headline figure is recomputed under a strict filter (status 1 only), the "
-            "recommended filter (1, 4, 39) and a loose one (1, 4, 39, 35). A narrow band means "
+            "<p>Every headline figure is recomputed under a strict filter "
+            f"{status_list(STRICT_FILTER)}, the recommended filter {status_list(RESEARCH_FILTER)} "
+            f"and a loose one {status_list(LOOSE_FILTER)}. A narrow band means "
             "the finding does not hinge on linkage quality.</p>",
         )
     )  # fmt: skip
     html = page(
-        f"Family-justice analyses, project SAIL{project_id}V", sections, head=vega_scripts()
+        f"Family-justice analyses, project {project_schema(project_id)}",
+        sections,
+        head=vega_scripts(),
     )
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)

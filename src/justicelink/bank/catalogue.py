@@ -1,4 +1,7 @@
-"""What the bank holds: datasets, versions, tables, row counts, linkage rates, data dictionary."""
+"""What the bank holds: datasets, versions, tables, row counts, linkage rates, data dictionary.
+
+``describe`` hands the same, as ``formats.BankDataset``, to the zones the bank serves.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +9,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from justicelink.formats import ALF_FILE_COLUMNS, BankDataset, BankTable, BankVersion
 from justicelink.formats.atomic import TMP_PREFIX
 from justicelink.specs import load_spec
 
@@ -47,21 +51,40 @@ def latest(bank_dir: Path, dataset: str) -> DatasetVersion | None:
     return found[-1] if found else None
 
 
+def describe(bank_dir: Path, dataset: str) -> BankDataset:
+    """What the bank holds of ``dataset``, for zones that may not read the bank's folders:
+    every complete version, oldest first, with its table files and the distinct-id counts
+    recorded at load (``version.json``: ``distinct``; only whole numbers are passed on)."""
+    described = []
+    for v in versions(bank_dir, dataset):
+        recorded = v.info.get("distinct", {})
+        tables = {}
+        for path in sorted(v.folder.glob("*.parquet")):
+            counts = recorded.get(path.stem, {})
+            distinct = {c: n for c, n in counts.items() if type(n) is int}  # not a JSON true
+            tables[path.stem] = BankTable(path.stem, path, distinct)
+        described.append(BankVersion(dataset, v.version, tables))
+    return BankDataset(dataset, tuple(described))
+
+
 def dictionary(dataset: str) -> list[dict[str, str]]:
     """Bank-side data dictionary from the spec: table, column, class, type, description."""
     spec = load_spec(dataset)
+    alf = ALF_FILE_COLUMNS  # the linkage columns keep the ALF file's types
     rows: list[dict[str, str]] = []
     for t in spec.tables:
         link = []
         for identity in t.identities:
             p = f"{identity}_" if identity else ""
-            link += [(f"{p}ALF_E", "linkage", "BIGINT", "Anonymised linking field (bank layer)")]
-            link += [(f"{p}ALF_STS_CD", "linkage", "INTEGER", "Linkage status code")]
-            link += [(f"{p}ALF_MTCH_PCT", "linkage", "DOUBLE", "Match score 0-1")]
+            link += [
+                (f"{p}ALF_E", "linkage", alf["ALF_E"], "Anonymised linking field (bank layer)")
+            ]
+            link += [(f"{p}ALF_STS_CD", "linkage", alf["ALF_STS_CD"], "Linkage status code")]
+            link += [(f"{p}ALF_MTCH_PCT", "linkage", alf["ALF_MTCH_PCT"], "Match score 0-1")]
             if not identity:
-                link += [("WOB", "linkage", "DATE", "Week of birth (Monday on or before)")]
-                link += [("GNDR_CD", "linkage", "INTEGER", "1 male, 2 female, 9 unknown")]
-                link += [("LSOA2011_CD", "linkage", "VARCHAR", "LSOA of residence")]
+                link += [("WOB", "linkage", alf["WOB"], "Week of birth (Monday on or before)")]
+                link += [("GNDR_CD", "linkage", alf["GNDR_CD"], "1 male, 2 female, 9 unknown")]
+                link += [("LSOA2011_CD", "linkage", alf["LSOA2011_CD"], "LSOA of residence")]
         for name, cls, typ, desc in link:
             rows.append(
                 {

@@ -14,7 +14,6 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import duckdb
-import pyarrow as pa
 
 from justicelink.bank.guards import check_columns, check_values
 from justicelink.crypto import (
@@ -25,20 +24,17 @@ from justicelink.crypto import (
     refuse_if_collided,
 )
 from justicelink.formats import (
-    ALF_FILE_COLUMNS,
     ALF_FILE_NAME,
+    ALF_FILE_SCHEMA,
+    RESEARCH_FILTER,
     InputError,
     RefusedError,
     atomic_dir,
     content_file_name,
+    status_in,
 )
 from justicelink.specs import load_spec
 from justicelink.specs.model import alf_prefix, system_id_column
-
-_ALF_TYPES = {
-    "SYSTEM_ID": pa.int64(), "ALF_E": pa.int64(), "ALF_STS_CD": pa.int32(), "ALF_MTCH_PCT": pa.float64(),
-    "WOB": pa.date32(), "GNDR_CD": pa.int32(), "LSOA2011_CD": pa.string(),
-}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -74,9 +70,7 @@ def load(
         if any(t.is_person_table for t in load_spec(manifest.dataset).tables):
             raise RefusedError(f"{manifest.dataset} holds people: its ALF file is required")
         alf_manifest = manifest
-        alf_tables = {
-            ALF_FILE_NAME: pa.table({c: pa.array([], type=_ALF_TYPES[c]) for c in ALF_FILE_COLUMNS})
-        }
+        alf_tables = {ALF_FILE_NAME: ALF_FILE_SCHEMA.empty_table()}
     else:
         alf_manifest, alf_tables = open_sealed(alf_dir, ident, "bank", kind="alf")
     if alf_manifest.submission_id != manifest.submission_id:
@@ -169,9 +163,9 @@ def load(
             con.execute(f"COPY staged TO '{out}' (FORMAT parquet, COMPRESSION zstd)")
             rows[table.bank_table] = data.num_rows
         alf_rows = alf_tables[ALF_FILE_NAME].num_rows
-        linked = con.execute("SELECT count(*) FROM alf WHERE ALF_STS_CD IN (1, 4, 39)").fetchone()[
-            0
-        ]  # type: ignore[index]
+        linked = con.execute(
+            f"SELECT count(*) FROM alf WHERE {status_in('ALF_STS_CD', RESEARCH_FILTER)}"
+        ).fetchone()[0]  # type: ignore[index]
         rate = linked / alf_rows if alf_rows else 0.0  # reference data: no people, rate 0
         (tmp / "version.json").write_text(
             json.dumps(
@@ -187,7 +181,7 @@ def load(
                     "distinct": distinct,
                     "linkage": {
                         "records": alf_rows,
-                        "linked_1_4_39": linked,
+                        "linked_1_4_39": linked,  # under RESEARCH_FILTER
                         "rate": round(rate, 6),
                         "by_status": dict(
                             (str(k), v)

@@ -267,7 +267,7 @@ def bank_catalogue(
     fmt: FormatOpt = None,
 ) -> None:
     """Datasets, versions, tables, row counts and linkage rates (or one dataset's dictionary)."""
-    from justicelink.formats import RESEARCH_FILTER
+    from justicelink.formats import RESEARCH_FILTER, status_list
 
     with signed_in(home) as p:
         if dictionary:
@@ -276,7 +276,7 @@ def bank_catalogue(
                  [(r["table"], r["column"], r["class"], r["type"], r["description"]) for r in rows], fmt)  # fmt: skip
             return
         versions = p.catalogue.versions()
-    linked = f"linked {tuple(RESEARCH_FILTER)}".replace(" ", "").replace("linked", "linked ")
+    linked = f"linked {status_list(RESEARCH_FILTER)}"
     emit(["dataset", "version", "table", "rows", linked],
          [(v.dataset, v.version, table, rows, f"{v.info['linkage']['rate']:.4f}")
           for v in versions for table, rows in sorted(v.info["rows"].items())], fmt)  # fmt: skip

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import pyarrow as pa
+
 SUBMISSION_FORMAT = "justicelink.submission/1"
 
 ZONES = ("provider", "linkage", "bank", "control", "projects", "airlock")
@@ -15,37 +17,63 @@ ALF_MANIFEST_NAME = "alf-manifest.json.age"
 
 # Identifiers file (provider -> linkage). One row per person record (per identity on the record).
 # This is also the RECS contract of `justicelink linkage match`. Extra columns are allowed.
-IDENTIFIER_FILE_COLUMNS: dict[str, str] = {
-    "system_id": "BIGINT",  # fresh random id per person record, 63-bit
-    "nhs_number": "VARCHAR",  # 10 digits, check digit valid, else NULL
-    "forename": "VARCHAR",  # upper case, letters, spaces, hyphens and apostrophes
-    "surname": "VARCHAR",
-    "dob": "DATE",
-    "sex": "INTEGER",  # GNDR_CD: 1 male, 2 female, 9 unknown
-    "postcode": "VARCHAR",  # normalised "AB1 2CD"
-    "source_table": "VARCHAR",  # extra: which extract table the record came from
-}
+IDENTIFIER_FILE_SCHEMA = pa.schema(
+    [
+        ("system_id", pa.int64()),  # fresh random id per person record, 63-bit
+        ("nhs_number", pa.string()),  # 10 digits, check digit valid, else NULL
+        ("forename", pa.string()),  # upper case, letters, spaces, hyphens and apostrophes
+        ("surname", pa.string()),
+        ("dob", pa.date32()),
+        ("sex", pa.int32()),  # GNDR_CD: 1 male, 2 female, 9 unknown
+        ("postcode", pa.string()),  # normalised "AB1 2CD"
+        ("source_table", pa.string()),  # extra: which extract table the record came from
+    ]
+)
+# what matching needs of every records file: all but the extra source_table
+MATCH_COLUMNS: tuple[str, ...] = tuple(
+    n for n in IDENTIFIER_FILE_SCHEMA.names if n != "source_table"
+)
 
 # ALF file (linkage -> bank). One row per identifiers-file row.
-ALF_FILE_COLUMNS: dict[str, str] = {
-    "SYSTEM_ID": "BIGINT",
-    "ALF_E": "BIGINT",  # register ALF under the TTP key; NULL when unmatched
-    "ALF_STS_CD": "INTEGER",
-    "ALF_MTCH_PCT": "DOUBLE",
-    "WOB": "DATE",  # Monday on or before the date of birth
-    "GNDR_CD": "INTEGER",
-    "LSOA2011_CD": "VARCHAR",
+ALF_FILE_SCHEMA = pa.schema(
+    [
+        ("SYSTEM_ID", pa.int64()),
+        ("ALF_E", pa.int64()),  # register ALF under the TTP key; NULL when unmatched
+        ("ALF_STS_CD", pa.int32()),  # justicelink.formats.AlfStatus
+        ("ALF_MTCH_PCT", pa.float64()),
+        ("WOB", pa.date32()),  # Monday on or before the date of birth
+        ("GNDR_CD", pa.int32()),
+        ("LSOA2011_CD", pa.string()),
+    ]
+)
+
+# SQL names of the Arrow types these schemas use (DuckDB's names; docs/interchange.md shows them)
+_SQL_TYPES: dict[pa.DataType, str] = {
+    pa.int32(): "INTEGER",
+    pa.int64(): "BIGINT",
+    pa.float64(): "DOUBLE",
+    pa.string(): "VARCHAR",
+    pa.date32(): "DATE",
 }
 
-# ALF_STS_CD meanings: one source of truth for code, docs and tests.
-ALF_STATUS: dict[int, str] = {
-    1: "NHS number, date of birth and sex agree exactly",
-    4: "NHS number agrees with partial demographic agreement",
-    39: "probabilistic match, p >= 0.9",
-    35: "probabilistic match, 0.5 <= p < 0.9",
-    99: "unmatched",
-}
-RESEARCH_FILTER: tuple[int, ...] = (1, 4, 39)
+
+def sql_columns(schema: pa.Schema) -> dict[str, str]:
+    """Column -> SQL type name, in the schema's order."""
+    return {f.name: _SQL_TYPES[f.type] for f in schema}
+
+
+IDENTIFIER_FILE_COLUMNS: dict[str, str] = sql_columns(IDENTIFIER_FILE_SCHEMA)
+ALF_FILE_COLUMNS: dict[str, str] = sql_columns(ALF_FILE_SCHEMA)
+
+
+def project_schema(project_id: str) -> str:
+    """A project's read-only tables, the SAIL way: ``SAIL<id>V`` (e.g. ``SAIL0001V``)."""
+    return f"SAIL{project_id}V"
+
+
+def workspace_schema(project_id: str) -> str:
+    """A project's writable workspace: ``SAILW<id>V``."""
+    return f"SAILW{project_id}V"
 
 
 def content_file_name(table: str) -> str:
@@ -67,8 +95,8 @@ class ProjectGrant:
 
     @property
     def schema(self) -> str:
-        return f"SAIL{self.project_id}V"
+        return project_schema(self.project_id)
 
     @property
     def workspace_schema(self) -> str:
-        return f"SAILW{self.project_id}V"
+        return workspace_schema(self.project_id)

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import duckdb
 
+from justicelink.formats import AlfStatus
+
 AMBIGUITY_WEIGHT = 2.0  # bits: the best must be at least 4x as likely as the runner-up
 P_HIGH = 0.9
 P_LOW = 0.5
@@ -17,6 +19,11 @@ P_LOW = 0.5
 
 def assign(con: duckdb.DuckDBPyConnection) -> None:
     """From ``candidates`` create ``prob_assign(system_id, person_id, status, p, weight, reason)``."""
+    probable, possible, unmatched = (
+        AlfStatus.PROBABLE.value,
+        AlfStatus.POSSIBLE.value,
+        AlfStatus.UNMATCHED.value,
+    )
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE prob_assign AS
@@ -33,7 +40,7 @@ def assign(con: duckdb.DuckDBPyConnection) -> None:
         )
         SELECT system_id,
             CASE WHEN ambiguous OR p < {P_LOW} THEN NULL ELSE person_id END AS person_id,
-            CASE WHEN ambiguous OR p < {P_LOW} THEN 99 WHEN p >= {P_HIGH} THEN 39 ELSE 35 END AS status,
+            CASE WHEN ambiguous OR p < {P_LOW} THEN {unmatched} WHEN p >= {P_HIGH} THEN {probable} ELSE {possible} END AS status,
             p, w AS weight,
             CASE
                 WHEN ambiguous THEN 'two register people nearly equally likely (twins or same-name relatives): not guessed'

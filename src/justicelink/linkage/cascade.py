@@ -7,6 +7,7 @@ from typing import Any
 
 import duckdb
 
+from justicelink.formats import LOOSE_FILTER, AlfStatus, status_in
 from justicelink.linkage.assign import assign
 from justicelink.linkage.deterministic import match_deterministic
 from justicelink.linkage.probabilistic import prepare_register, train_and_predict
@@ -66,17 +67,18 @@ def run_cascade(
         if "alf" in [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {reg_person}").fetchall()]
         else "NULL"
     )
+    probabilistic_statuses = (AlfStatus.PROBABLE, AlfStatus.POSSIBLE)
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE matched AS
         WITH decided AS (
             SELECT system_id, person_id, status, 1.0 AS p, CAST(NULL AS DOUBLE) AS weight, reason FROM det_matches
             UNION ALL
-            SELECT system_id, person_id, status, CASE WHEN status IN (39, 35) THEN p END, weight, reason FROM prob_assign
+            SELECT system_id, person_id, status, CASE WHEN {status_in("status", probabilistic_statuses)} THEN p END, weight, reason FROM prob_assign
         )
         SELECT r.system_id, d.person_id, {alf} AS alf,
-            coalesce(d.status, 99) AS alf_sts_cd,
-            CASE WHEN d.status IN (1, 4, 39, 35) THEN d.p END AS alf_mtch_pct,
+            coalesce(d.status, {AlfStatus.UNMATCHED.value}) AS alf_sts_cd,
+            CASE WHEN {status_in("d.status", LOOSE_FILTER)} THEN d.p END AS alf_mtch_pct,
             d.weight AS match_weight,
             coalesce(d.reason, 'no candidate found') AS reason,
             coalesce(g.dob, r.dob) AS dob_for_wob,

@@ -16,7 +16,7 @@ from typing import Any
 
 import duckdb
 
-from justicelink.formats import InputError
+from justicelink.formats import MATCH_COLUMNS, InputError
 from justicelink.linkage.cascade import run_cascade
 from justicelink.linkage.probabilistic import save_model
 
@@ -30,7 +30,6 @@ REG_COLUMNS = (
     "sex",
     "postcode",
 )
-REC_COLUMNS = ("system_id", "nhs_number", "forename", "surname", "dob", "sex", "postcode")
 
 
 @dataclass(frozen=True)
@@ -124,7 +123,7 @@ def match_files(
     try:
         _load(con, register, "reg", ("person_id",))
         _load(con, records, "rec", ("system_id",))
-        for name, cols, path in (("reg", REG_COLUMNS, register), ("rec", REC_COLUMNS, records)):
+        for name, cols, path in (("reg", REG_COLUMNS, register), ("rec", MATCH_COLUMNS, records)):
             have = [r[0] for r in con.execute(f"DESCRIBE {name}_raw").fetchall()]
             for c in cols:  # a column may be absent or entirely null: add it as nulls
                 if c not in have:

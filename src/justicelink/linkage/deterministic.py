@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import duckdb
 
-RECORD_COLUMNS = ("system_id", "nhs_number", "forename", "surname", "dob", "sex", "postcode")
+from justicelink.formats import AlfStatus
 
 
 def _swap(col: str) -> str:
@@ -28,6 +28,7 @@ def match_deterministic(con: duckdb.DuckDBPyConnection, records: str, reg_person
     ``reg_person`` is a relation with person_id, nhs_number, forename, surname, previous_surname,
     dob, sex.
     """
+    exact, partial = AlfStatus.EXACT.value, AlfStatus.NHS_PARTIAL.value
     con.execute(f"CREATE OR REPLACE TEMP VIEW reg_all AS SELECT * FROM {reg_person}")
     con.execute(
         "CREATE OR REPLACE TEMP TABLE reg_nhs AS SELECT * FROM reg_all WHERE nhs_number IN "
@@ -48,16 +49,16 @@ def match_deterministic(con: duckdb.DuckDBPyConnection, records: str, reg_person
         WITH cand AS (
             SELECT r.system_id, g.person_id,
                 CASE
-                    WHEN r.dob = g.dob AND r.sex IN (1, 2) AND r.sex = g.sex THEN 1
-                    WHEN r.dob = g.dob AND coalesce(r.sex, 9) = 9 AND {name_agrees} THEN 4
+                    WHEN r.dob = g.dob AND r.sex IN (1, 2) AND r.sex = g.sex THEN {exact}
+                    WHEN r.dob = g.dob AND coalesce(r.sex, 9) = 9 AND {name_agrees} THEN {partial}
                     WHEN {one_transposition} AND (r.sex = g.sex OR coalesce(r.sex, 9) = 9)
-                         AND {name_agrees} THEN 4
+                         AND {name_agrees} THEN {partial}
                 END AS status
             FROM {records} r JOIN reg_nhs g ON r.nhs_number = g.nhs_number
         )
         SELECT system_id, person_id, status,
             CASE status
-                WHEN 1 THEN 'NHS number, date of birth and sex agree'
+                WHEN {exact} THEN 'NHS number, date of birth and sex agree'
                 ELSE 'NHS number agrees; date of birth or sex partly agrees; a name agrees' END AS reason
         FROM cand WHERE status IS NOT NULL
         """

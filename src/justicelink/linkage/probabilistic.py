@@ -4,6 +4,7 @@ Records are compared with one row per register person that carries the person's 
 (current and previous surnames) and postcode history (every address). The model is trained on a
 sample of all the records (u by random sampling, m by EM, one blocking rule at a time), then
 scores only the records the deterministic stages left. The trained model (Splink JSON) is kept.
+Splink is imported by the functions that use it, so importing the linkage zone stays cheap.
 """
 
 from __future__ import annotations
@@ -12,17 +13,15 @@ import json
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
-import splink.comparison_level_library as cll
-import splink.comparison_library as cl
-from splink import DuckDBAPI, Linker, SettingsCreator, block_on
 
 from justicelink.linkage import nicknames
 from justicelink.linkage.register import RegisterVersion
 
-logging.getLogger("splink").setLevel(logging.ERROR)
+if TYPE_CHECKING:
+    from splink import SettingsCreator
 
 TRAIN_SAMPLE = 100_000
 U_MAX_PAIRS = 1.5e6
@@ -70,6 +69,10 @@ def _features(source: str, *, register: bool) -> str:
 
 
 def _settings() -> SettingsCreator:
+    import splink.comparison_level_library as cll
+    import splink.comparison_library as cl
+    from splink import SettingsCreator, block_on
+
     swap = (
         "substr(dob_l, 1, 4) = substr(dob_r, 1, 4) AND substr(dob_l, 6, 2) = substr(dob_r, 9, 2) "
         "AND substr(dob_l, 9, 2) = substr(dob_r, 6, 2)"
@@ -147,32 +150,26 @@ def _settings() -> SettingsCreator:
     return SettingsCreator(
         link_type="link_only",
         comparisons=comparisons,
-        blocking_rules_to_generate_predictions=BLOCKING_RULES,
+        blocking_rules_to_generate_predictions=[block_on(*keys) for keys in BLOCKING_KEYS],
         retain_intermediate_calculation_columns=False,
         retain_matching_columns=False,
         max_iterations=20,
     )
 
 
-BLOCKING_RULES = [
-    block_on("nhs_number"),
-    block_on("dob", "s1"),
-    block_on("dob", "f1"),
-    block_on("forename", "surname", "yob"),
-    block_on("forename", "surname", "md"),
-    block_on("postcode", "f1"),
-    block_on("postcode", "s1"),
-]
-BLOCKING_SQL = (
-    "l.nhs_number = r.nhs_number",
-    "l.dob = r.dob AND l.s1 = r.s1",
-    "l.dob = r.dob AND l.f1 = r.f1",
-    "l.forename = r.forename AND l.surname = r.surname AND l.yob = r.yob",
-    "l.forename = r.forename AND l.surname = r.surname AND l.md = r.md",
-    "l.postcode = r.postcode AND l.f1 = r.f1",
-    "l.postcode = r.postcode AND l.s1 = r.s1",
+# Blocking: the columns that must agree for a pair to be scored (Splink's block_on), one rule
+# each; BLOCKING_SQL is the same rules as SQL over a pair (l, r), for the report's recall check.
+BLOCKING_KEYS: tuple[tuple[str, ...], ...] = (
+    ("nhs_number",),
+    ("dob", "s1"),
+    ("dob", "f1"),
+    ("forename", "surname", "yob"),
+    ("forename", "surname", "md"),
+    ("postcode", "f1"),
+    ("postcode", "s1"),
 )
-EM_RULES = [block_on("dob"), block_on("forename", "surname")]
+BLOCKING_SQL = tuple(" AND ".join(f"l.{c} = r.{c}" for c in keys) for keys in BLOCKING_KEYS)
+EM_KEYS: tuple[tuple[str, ...], ...] = (("dob",), ("forename", "surname"))  # one EM pass each
 
 
 @dataclass
@@ -250,6 +247,8 @@ def train_and_predict(
 
     Leaves ``candidates(system_id, person_id, match_weight, match_probability)`` in ``con``.
     """
+    from splink import DuckDBAPI, Linker, block_on
+
     n_all = con.execute(f"SELECT count(*) FROM {all_records}").fetchone()[0]  # type: ignore[index]
     n_rem = con.execute(f"SELECT count(*) FROM {remaining}").fetchone()[0]  # type: ignore[index]
     frac = min(1.0, TRAIN_SAMPLE / max(n_all, 1))
@@ -269,7 +268,7 @@ def train_and_predict(
         [block_on("nhs_number", "dob"), block_on("forename", "surname", "dob")], recall=0.8
     )
     linker.training.estimate_u_using_random_sampling(max_pairs=U_MAX_PAIRS, seed=seed)
-    for rule in EM_RULES:
+    for rule in (block_on(*keys) for keys in EM_KEYS):
         try:
             linker.training.estimate_parameters_using_expectation_maximisation(
                 rule, estimate_without_term_frequencies=True, max_pairs=EM_MAX_PAIRS

@@ -16,11 +16,12 @@ from typing import Any
 
 import duckdb
 
-from justicelink.formats import ALF_STATUS
+from justicelink.formats import ALF_STATUS, LOOSE_FILTER, RESEARCH_FILTER, status_in, status_list
 from justicelink.linkage.evaluate import accuracy, threshold_curve
 from justicelink.linkage.probabilistic import BLOCKING_SQL, _features
 from justicelink.reporting import bar_spec, html_table, line_spec, page, vega_chart, vega_scripts
 
+LINKED = f"linked {status_list(RESEARCH_FILTER)}"  # the label of the research filter's links
 AGE_BANDS = "CASE WHEN age IS NULL THEN 'unknown' WHEN age < 1 THEN '0' WHEN age < 5 THEN '1-4' WHEN age < 16 THEN '5-15' WHEN age < 25 THEN '16-24' WHEN age < 45 THEN '25-44' WHEN age < 65 THEN '45-64' ELSE '65+' END"
 
 
@@ -40,7 +41,7 @@ def _records_view(con: duckdb.DuckDBPyConnection, records: str, as_of: date) -> 
     con.execute(
         f"""CREATE OR REPLACE TEMP VIEW report_rec AS
             SELECT r.system_id, {source} AS source_table, m.alf_sts_cd, m.alf_mtch_pct, m.match_weight,
-                m.alf_sts_cd IN (1, 4, 39) AS linked,
+                {status_in("m.alf_sts_cd", RESEARCH_FILTER)} AS linked,
                 CASE r.sex WHEN 1 THEN 'male' WHEN 2 THEN 'female' ELSE 'unknown' END AS sex,
                 date_sub('year', r.dob, DATE '{as_of.isoformat()}') AS age,
                 coalesce(regexp_extract(r.postcode, '^[A-Z]+'), 'unknown') AS area,
@@ -57,7 +58,7 @@ def _rate_section(con: duckdb.DuckDBPyConnection, expr: str, label: str, order: 
     cols, rows = _rows(con, sql)
     values = [{label: str(r[0]), "linked %": float(r[3])} for r in rows]
     return vega_chart(
-        bar_spec(values, label, "linked %"), title=f"Share linked (1, 4, 39) by {label}"
+        bar_spec(values, label, "linked %"), title=f"Share {LINKED} by {label}"
     ) + html_table(cols, rows)
 
 
@@ -160,7 +161,7 @@ def write_report(
             "Linked and unlinked records compared",
             _table(
                 con,
-                """SELECT CASE WHEN linked THEN 'linked (1, 4, 39)' ELSE 'not linked' END AS "group",
+                f"""SELECT CASE WHEN linked THEN '{LINKED}' ELSE 'not linked' END AS "group",
                        count(*) AS records,
                        round(100.0 * avg(has_nhs::INT), 1) AS "% with NHS number",
                        round(100.0 * avg(has_postcode::INT), 1) AS "% with postcode",
@@ -202,9 +203,7 @@ def write_report(
         )
     if truth is not None:
         overall = accuracy(con, "matched", truth)["all"]
-        by_status = accuracy(
-            con, "matched", truth, group_by="r.alf_sts_cd", statuses=(1, 4, 39, 35)
-        )
+        by_status = accuracy(con, "matched", truth, group_by="r.alf_sts_cd", statuses=LOOSE_FILTER)
         con.execute(
             f"CREATE OR REPLACE TEMP VIEW report_truth AS SELECT t.*, rr.source_table, rr.sex, {AGE_BANDS} AS age_band "
             f"FROM {truth} t JOIN report_rec rr USING (system_id)"
@@ -239,7 +238,7 @@ def write_report(
         sections.append(
             (
                 "Accuracy against the truth",
-                acc_table({"linked (1, 4, 39)": overall}, "")
+                acc_table({LINKED: overall}, "")
                 + "<h3>By status code (each status counted as linked)</h3>" + acc_table(by_status, "ALF_STS_CD")
                 + "<h3>By age band</h3>" + acc_table(by_age, "age band")
                 + "<h3>By sex</h3>" + acc_table(by_sex, "sex")

@@ -12,10 +12,11 @@ import pyrage
 
 from justicelink.crypto import ZoneKeys, check_no_collisions, open_sealed, prf_sql, seal_folder
 from justicelink.formats import (
-    ALF_FILE_COLUMNS,
     ALF_FILE_NAME,
+    ALF_FILE_SCHEMA,
     ALF_STATUS,
     IDENTIFIERS_FILE_NAME,
+    MATCH_COLUMNS,
     SUBMISSION_FORMAT,
     InputError,
     Manifest,
@@ -23,7 +24,6 @@ from justicelink.formats import (
     write_json_atomic,
 )
 from justicelink.linkage.cascade import CascadeResult, run_cascade
-from justicelink.linkage.deterministic import RECORD_COLUMNS
 from justicelink.linkage.probabilistic import save_model
 from justicelink.linkage.register import RegisterVersion, current_version
 from justicelink.linkage.report import write_report
@@ -39,7 +39,7 @@ class RunResult:
 
 def _check_records(con: duckdb.DuckDBPyConnection, rel: str, source: str) -> None:
     cols = [r[0] for r in con.execute(f"DESCRIBE {rel}").fetchall()]
-    missing = [c for c in RECORD_COLUMNS if c not in cols]
+    missing = [c for c in MATCH_COLUMNS if c not in cols]
     if missing:
         raise InputError(f"missing columns {missing}", file=source)
     n, ids, nulls = con.execute(
@@ -105,10 +105,12 @@ def run_submission(
     check_no_collisions(
         con, "(SELECT * FROM alf_file WHERE alf IS NOT NULL)", "alf", "ALF_E", what="ALF_E"
     )
-    out_cols = ", ".join(ALF_FILE_COLUMNS)
-    alf_table: pa.Table = con.execute(
-        f"SELECT {out_cols} FROM alf_file ORDER BY SYSTEM_ID"
-    ).to_arrow_table()
+    out_cols = ", ".join(ALF_FILE_SCHEMA.names)
+    alf_table: pa.Table = (
+        con.execute(f"SELECT {out_cols} FROM alf_file ORDER BY SYSTEM_ID")
+        .to_arrow_table()
+        .cast(ALF_FILE_SCHEMA)
+    )
     by_status = dict(
         con.execute("SELECT ALF_STS_CD, count(*) FROM alf_file GROUP BY 1 ORDER BY 1").fetchall()
     )

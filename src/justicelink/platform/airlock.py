@@ -25,7 +25,7 @@ from justicelink.control import (
     RequestState,
     Role,
 )
-from justicelink.formats import RefusedError
+from justicelink.formats import RefusedError, project_schema
 from justicelink.platform.verbs import Namespace, verb
 
 
@@ -66,7 +66,7 @@ class Airlock(Namespace):
             history.append({"at": e.at[:19], "actor": actor, "action": e.action,
                             "state": d.get("state", "")})  # fmt: skip
         view = airlock.RequestView(
-            rid, req.project_id, f"SAIL{req.project_id}V", req.author, req.state, req.title,
+            rid, req.project_id, project_schema(req.project_id), req.author, req.state, req.title,
             req.description, req.sql, [_prepared(f) for f in req.files],
             [{"round": r.round, "checker": r.checker, "vote": r.vote, "comment": r.comment,
               "at": r.at[:19]} for r in req.reviews],

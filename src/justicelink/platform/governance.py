@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from justicelink import projects
+from justicelink import bank, projects
 from justicelink.control import (
     Application,
     Group,
@@ -58,9 +58,9 @@ class Projects(Namespace):
         """Write the approved tables under the project's own key, pinned to dataset versions."""
         cp = self.p.cp
         cp.check_project_step(project_id, ProjectAction.PROVISION, {Group.DATA_MANAGER})
-        result = projects.provision(
-            cp.grant(project_id), self.p.home.bank, self.p.home.projects, refresh=refresh
-        )
+        grant = cp.grant(project_id)
+        holdings = [bank.describe(self.p.home.bank, ds) for ds in grant.datasets]
+        result = projects.provision(grant, holdings, self.p.home.projects, refresh=refresh)
         cp.move_project(permit, ProjectAction.PROVISION, {Group.DATA_MANAGER},
                         pins=result.pins, tables=sorted(result.tables), refresh=refresh)  # fmt: skip
         return result

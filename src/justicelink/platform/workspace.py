@@ -13,15 +13,9 @@ import pyarrow as pa
 
 from justicelink import projects
 from justicelink.control import Permit
-from justicelink.formats import JusticelinkError, ProjectGrant
+from justicelink.formats import JusticelinkError, project_schema, workspace_schema
 from justicelink.platform.verbs import Namespace, safe_reason, verb
 from justicelink.workspace import ProjectSession
-
-
-def schemas(project_id: str) -> tuple[str, str]:
-    """The project's store and workspace schema names (SAIL<id>V, SAILW<id>V)."""
-    g = ProjectGrant(project_id, "")
-    return g.schema, g.workspace_schema
 
 
 class WorkspaceSession:
@@ -98,7 +92,7 @@ class Workspace(Namespace):
     def _tables_in(
         self, permit: Permit, project_id: str, session: ProjectSession
     ) -> dict[str, list[tuple[str, str]]]:
-        store, work = schemas(project_id)
+        store, work = project_schema(project_id), workspace_schema(project_id)
         rows = session.query(
             "SELECT table_catalog || '.' || table_name AS t, column_name, data_type "
             f"FROM information_schema.columns WHERE table_catalog IN ('{store}', '{work}') "

@@ -1,4 +1,5 @@
-"""SAIL naming: schemas ``SAIL<id>V`` / ``SAILW<id>V``, tables ``<DS>_<BASE>_<YYYYMMDD>``, ``_PE`` keys."""
+"""SAIL naming: tables ``<DS>_<BASE>_<YYYYMMDD>`` and ``_PE`` keys (the schemas ``SAIL<id>V`` /
+``SAILW<id>V`` are ``formats.project_schema`` / ``formats.workspace_schema``)."""
 
 from __future__ import annotations
 

@@ -6,7 +6,9 @@ PRF(project key, "alf", bank ALF) and each ``*_PE`` native key PRF(project key, 
 bank key), so the same person has different ids in different projects and one id across a
 project's datasets. Tables stream through in batches (``crypto.IntPRF``: one AES call per batch
 and column), then each key domain is checked for collisions. The store is rebuilt in a
-temporary file and swapped in whole.
+temporary file and swapped in whole. What the bank holds arrives as ``formats.BankDataset``
+descriptions (``bank.describe``, passed on by the composition layer): this zone never reads the
+bank's folder layout.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,7 +26,14 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from justicelink.crypto import IntPRF, ZoneKeys, refuse_if_collided
-from justicelink.formats import ProjectGrant, RefusedError, write_json_atomic
+from justicelink.formats import (
+    BankDataset,
+    ProjectGrant,
+    RefusedError,
+    project_schema,
+    workspace_schema,
+    write_json_atomic,
+)
 from justicelink.projects.naming import project_column, table_name
 from justicelink.specs import available_specs, load_spec
 from justicelink.specs.model import alf_prefix
@@ -49,11 +58,12 @@ def project_dir(projects_root: Path, project_id: str) -> Path:
 
 def store_path(projects_root: Path, grant_or_id: ProjectGrant | str) -> Path:
     pid = grant_or_id if isinstance(grant_or_id, str) else grant_or_id.project_id
-    return project_dir(projects_root, pid) / "store" / f"SAIL{pid}V.duckdb"
+    return project_dir(projects_root, pid) / "store" / f"{project_schema(pid)}.duckdb"
 
 
 def workspace_path(projects_root: Path, project_id: str) -> Path:
-    return project_dir(projects_root, project_id) / "workspace" / f"SAILW{project_id}V.duckdb"
+    name = f"{workspace_schema(project_id)}.duckdb"
+    return project_dir(projects_root, project_id) / "workspace" / name
 
 
 def _keyed_columns(dataset: str, bank_table: str) -> dict[str, str]:
@@ -66,17 +76,6 @@ def _keyed_columns(dataset: str, bank_table: str) -> dict[str, str]:
     return keyed
 
 
-def _dataset_versions(bank_dir: Path, dataset: str) -> list[str]:
-    root = Path(bank_dir) / "datasets" / dataset
-    if not root.is_dir():
-        return []
-    return sorted(
-        p.name
-        for p in root.iterdir()
-        if p.is_dir() and not p.name.startswith(".") and (p / "version.json").is_file()
-    )
-
-
 @dataclass(frozen=True)
 class _Item:
     dataset: str
@@ -86,6 +85,7 @@ class _Item:
     columns: list[str]
     keyed: dict[str, str]  # keyed column -> key domain (alf, or nk_<DATASET>)
     name: str
+    recorded: Mapping[str, int]  # keyed column -> distinct bank ids, as the bank counted at load
 
 
 def _identifier_names() -> set[str]:
@@ -98,15 +98,17 @@ def _identifier_names() -> set[str]:
     return names
 
 
-def _plan(grant: ProjectGrant, bank_dir: Path, pins: dict[str, str]) -> list[_Item]:
+def _plan(grant: ProjectGrant, held: dict[str, BankDataset], pins: dict[str, str]) -> list[_Item]:
     forbidden = _identifier_names()
     plan = []
     for ds, tables in sorted(grant.datasets.items()):
         version = pins[ds]
+        bank_version = held[ds].version(version)
         for bank_table, columns in sorted(tables.items()):
-            src = Path(bank_dir) / "datasets" / ds / version / f"{bank_table}.parquet"
-            if not src.is_file():
+            table = bank_version.tables.get(bank_table) if bank_version else None
+            if table is None:
                 raise RefusedError(f"{ds} version {version} has no table {bank_table}")
+            src = table.path
             blocked = [c for c in columns if c in forbidden]
             if blocked:
                 raise RefusedError(
@@ -121,7 +123,7 @@ def _plan(grant: ProjectGrant, bank_dir: Path, pins: dict[str, str]) -> list[_It
                 )
             plan.append(
                 _Item(ds, bank_table, version, src, list(columns), {c: d for c, d in _keyed_columns(ds, bank_table).items() if c in columns},
-                      table_name(ds, bank_table, version))
+                      table_name(ds, bank_table, version), table.distinct)
             )  # fmt: skip
     return plan
 
@@ -167,26 +169,19 @@ def _rekeyed(item: _Item, prf: IntPRF) -> tuple[pa.RecordBatchReader, list[Refus
     return pa.RecordBatchReader.from_batches(schema, batches()), failures
 
 
-def _recorded_distinct(item: _Item, column: str) -> int | None:
-    """The bank's own count of a keyed column's distinct ids (``version.json``), if recorded."""
-    info = json.loads((item.src.parent / "version.json").read_text())
-    n = info.get("distinct", {}).get(item.bank_table, {}).get(column)
-    return n if type(n) is int else None  # not a JSON true
-
-
 def _check_domains(con: duckdb.DuckDBPyConnection, plan: list[_Item], project_id: str) -> None:
     """The project-wide collision check: in each key domain, as many distinct pseudonyms as
     distinct bank ids, counted over every table of the project that uses the domain.
 
     The pseudonyms are always counted in the store. The bank ids of a domain that comes from
-    one column of one table are counted by the bank at load (``version.json``); a domain that
-    spans several columns is counted here, over their union."""
+    one column of one table are counted by the bank at load (``BankTable.distinct``); a domain
+    that spans several columns is counted here, over their union."""
     sources: dict[str, list[tuple[_Item, str]]] = {}
     for item in plan:
         for c in sorted(item.keyed):
             sources.setdefault(item.keyed[c], []).append((item, c))
     for d, cols in sources.items():
-        n_in = _recorded_distinct(*cols[0]) if len(cols) == 1 else None
+        n_in = cols[0][0].recorded.get(cols[0][1]) if len(cols) == 1 else None
         if n_in is None:
             union = " UNION ALL ".join(
                 f"SELECT \"{c}\" AS v FROM read_parquet('{item.src}')" for item, c in cols
@@ -200,8 +195,15 @@ def _check_domains(con: duckdb.DuckDBPyConnection, plan: list[_Item], project_id
 
 
 def provision(
-    grant: ProjectGrant, bank_dir: Path, projects_root: Path, *, refresh: bool = False
+    grant: ProjectGrant,
+    holdings: Iterable[BankDataset],
+    projects_root: Path,
+    *,
+    refresh: bool = False,
 ) -> Provisioned:
+    """Build the project's store from what governance approved (``grant``) and what the bank
+    holds of those datasets (``holdings``: ``bank.describe`` of each)."""
+    held = {d.dataset: d for d in holdings}
     folder = project_dir(projects_root, grant.project_id)
     keys = ZoneKeys.create(folder, f"project {grant.project_id}")
     key = keys.prf_key()
@@ -216,7 +218,7 @@ def provision(
         )
     pins: dict[str, str] = {}
     for ds in grant.datasets:
-        available = _dataset_versions(bank_dir, ds)
+        available = [v.version for v in held[ds].versions] if ds in held else []
         if not available:
             raise RefusedError(f"the bank holds no version of {ds}; load it before provisioning")
         pins[ds] = (
@@ -235,7 +237,7 @@ def provision(
     )
     counts: dict[str, int] = {}
     try:
-        plan = _plan(grant, bank_dir, pins)
+        plan = _plan(grant, held, pins)
         prf = IntPRF(key)
         for item in plan:
             reader, failures = _rekeyed(item, prf)

@@ -32,6 +32,7 @@ import pyrage
 from justicelink.crypto import prf_sql, random_ids, refuse_if_collided, seal_buffers
 from justicelink.crypto.prf import CollisionError
 from justicelink.formats import (
+    IDENTIFIER_FILE_SCHEMA,
     IDENTIFIERS_FILE_NAME,
     SUBMISSION_FORMAT,
     InputError,
@@ -45,18 +46,6 @@ from justicelink.specs import DatasetSpec, Table
 from justicelink.specs.model import system_id_column
 
 q = rules.q
-IDENTIFIER_SCHEMA = pa.schema(
-    [
-        ("system_id", pa.int64()),
-        ("nhs_number", pa.string()),
-        ("forename", pa.string()),
-        ("surname", pa.string()),
-        ("dob", pa.date32()),
-        ("sex", pa.int32()),
-        ("postcode", pa.string()),
-        ("source_table", pa.string()),
-    ]
-)
 
 
 @dataclass(frozen=True)
@@ -317,7 +306,7 @@ class _TableSplitter:
                 if c.identity == identity
             }
             cols = {"system_id": staged.column(f"__sid_{identity}")}
-            for field in IDENTIFIER_SCHEMA:
+            for field in IDENTIFIER_FILE_SCHEMA:
                 if field.name in ("system_id", "source_table"):
                     continue
                 if field.name in by_role:
@@ -328,7 +317,7 @@ class _TableSplitter:
                     cols[field.name] = pa.nulls(n, field.type)
             label = self.table.name + (f":{identity}" if identity else "")
             cols["source_table"] = pa.array([label] * n, pa.string())
-            ids_sink.write(pa.table(cols, schema=IDENTIFIER_SCHEMA))
+            ids_sink.write(pa.table(cols, schema=IDENTIFIER_FILE_SCHEMA))
         self.rows += n
 
     def finish(self) -> None:
@@ -395,7 +384,7 @@ def split(
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="parquet-writer")
     try:
         single = len(spec.tables) == 1
-        ids_sink = _ParquetSink(pool, IDENTIFIER_SCHEMA)
+        ids_sink = _ParquetSink(pool, IDENTIFIER_FILE_SCHEMA)
         report: dict = {"dataset": spec.dataset, "submission_id": submission_id, "tables": {}}
         content: dict[str, tuple[str, int, list[str], pa.Buffer]] = {}
         for table in spec.tables:
@@ -440,7 +429,14 @@ def split(
             seal_buffers(
                 tmp / "linkage",
                 Manifest(kind="identifiers", recipient_zone="linkage", **base),  # type: ignore[arg-type]
-                {IDENTIFIERS_FILE_NAME: ("IDENTIFIERS", n_ids, IDENTIFIER_SCHEMA.names, ids_buf)},
+                {
+                    IDENTIFIERS_FILE_NAME: (
+                        "IDENTIFIERS",
+                        n_ids,
+                        IDENTIFIER_FILE_SCHEMA.names,
+                        ids_buf,
+                    )
+                },
                 linkage_recipient,
             )
             seal_buffers(

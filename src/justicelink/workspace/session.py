@@ -14,7 +14,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from justicelink.formats import JusticelinkError
+from justicelink.formats import JusticelinkError, project_schema, workspace_schema
 
 DEFAULT_TIMEOUT_S = 60.0
 DEFAULT_MEMORY = "2GB"
@@ -68,7 +68,7 @@ class ProjectSession:
                 "temp_directory": str(Path(workspace).parent / ".spill"),
             },
         )
-        self.con.execute(f"ATTACH '{store}' AS \"SAIL{project_id}V\" (READ_ONLY)")
+        self.con.execute(f"ATTACH '{store}' AS \"{project_schema(project_id)}\" (READ_ONLY)")
         self.con.execute("SET enable_external_access = false")
         self.con.execute("SET lock_configuration = true")
 
@@ -84,8 +84,8 @@ class ProjectSession:
                 kind = str(st.type).rsplit(".", 1)[-1]
                 raise QueryRefused(
                     f"{kind} statements are not allowed in the workspace; query your project's "
-                    f"tables (SAIL{self.project_id}V) and write to your workspace "
-                    f"(SAILW{self.project_id}V)"
+                    f"tables ({project_schema(self.project_id)}) and write to your workspace "
+                    f"({workspace_schema(self.project_id)})"
                 )
             if st.type == duckdb.StatementType.CREATE and " SECRET " in f" {st.query.upper()} ":
                 raise QueryRefused("secrets cannot be created in the workspace")
