@@ -27,7 +27,7 @@ from justicelink.control import (
     permissions_markdown,
     role_scopes,
 )
-from justicelink.control.permissions import MEMBER, Kind, Permit
+from justicelink.control.permissions import MEMBER, SELF, Kind, Permit
 from justicelink.formats import RefusedError
 from justicelink.platform import VERBS, Namespace, Platform
 
@@ -35,6 +35,7 @@ DOCS = Path(__file__).resolve().parents[1] / "docs"
 DEMO_ROLES = {"ada": Role.ADMIN, "pat": Role.DATA_PROVIDER, "lina": Role.LINKAGE_OPERATOR,
               "dana": Role.DATA_MANAGER, "gita": Role.GOVERNANCE, "rhys": Role.RESEARCHER,
               "olwen": Role.OUTPUT_CHECKER}  # fmt: skip
+assert set(DEMO_ROLES.values()) == set(Role), "the tests sign in as someone of every role"
 GRANT_TABLES = ("users", "api_tokens", "projects", "project_members", "project_datasets",
                 "decisions", "output_requests", "output_files", "output_reviews")  # fmt: skip
 
@@ -181,12 +182,16 @@ def people(demo_home: Path):
         p.close()
 
 
-def _refused_without_change(p: Platform, home: Path, qualname: str, fn: Any, rule: str) -> None:
+def _refused_without_change(
+    p: Platform, home: Path, qualname: str, fn: Any, rule: str, override: dict | None = None
+) -> None:
     demo = json.loads((home / "demo.json").read_text())
     before, files = _snapshot(p), _files(home)
     n = len(p.cp.audit_entries())
+    args = {**_args(demo, fn)}
+    args.update({k: v for k, v in (override or {}).items() if k in args})
     with pytest.raises(RefusedError) as err:
-        getattr(_namespace(p, qualname), fn.__name__)(**_args(demo, fn))
+        getattr(_namespace(p, qualname), fn.__name__)(**args)
     if rule:
         assert isinstance(err.value, PermissionRefused) and err.value.decision.rule == rule, (
             qualname,
@@ -199,14 +204,36 @@ def _refused_without_change(p: Platform, home: Path, qualname: str, fn: Any, rul
     assert new[0].actor == p.actor.name
 
 
-@pytest.mark.parametrize("qualname,fn", _verbs(), ids=[q for q, _ in _verbs()])
+def _closed() -> list[tuple[str, Any]]:
+    """Verbs whose action some role may not take (the others are open to every role, under
+    conditions tested below)."""
+    return [(q, f) for q, f in _verbs() if set(ACTIONS[f.__action__].roles) != set(Role)]
+
+
+def _own() -> list[tuple[str, Any]]:
+    """Verbs whose action most roles may take only on their own account or token."""
+    return [(q, f) for q, f in _verbs()
+            if any(SELF in c for c in ACTIONS[f.__action__].roles.values())]  # fmt: skip
+
+
+@pytest.mark.parametrize("qualname,fn", _closed(), ids=[q for q, _ in _closed()])
 def test_every_verb_refuses_the_wrong_role(people, demo_home: Path, qualname: str, fn) -> None:
     act = ACTIONS[fn.__action__]
     wrong = [u for u, r in DEMO_ROLES.items() if r not in act.roles]
-    if not wrong:
-        pytest.skip(f"{act.name} is open to every role (its conditions are tested below)")
     for user in wrong[:2]:
         _refused_without_change(people[user], demo_home, qualname, fn, "role")
+
+
+def _others() -> list[tuple[str, Any]]:
+    return [(q, f) for q, f in _own() if f.__name__ not in ("logout", "whoami")]  # always one's own
+
+
+@pytest.mark.parametrize("qualname,fn", _others(), ids=[q for q, _ in _others()])
+def test_own_account_verbs_refuse_someone_elses(people, demo_home: Path, qualname: str, fn) -> None:
+    """rowan's account and tokens are not rhys's (signing out acts on one's own token only)."""
+    rowan_token = next(t.token_id for t in people["ada"].tokens.list("rowan"))
+    _refused_without_change(people["rhys"], demo_home, qualname, fn, "self",
+                            {"username": "rowan", "token_id": rowan_token})  # fmt: skip
 
 
 @pytest.mark.parametrize("qualname,fn", _verbs(), ids=[q for q, _ in _verbs()])
@@ -215,9 +242,8 @@ def test_every_verb_refuses_a_token_without_its_scope(demo_home: Path, qualname:
     user = next(u for u, r in DEMO_ROLES.items() if r in act.roles)
     with sign_in(demo_home, user) as p:
         other = sorted(s.value for s in role_scopes(p.actor.role) - {act.scope})
-        narrow = p.tokens.create(user, other or None, days=1)
-    if not other:
-        pytest.skip("the role has only this scope")
+        assert other, f"{user}'s role has no scope but {act.scope}: a token cannot lack it"
+        narrow = p.tokens.create(user, other, days=1)
     with Platform.connect(demo_home, narrow) as p:
         _refused_without_change(p, demo_home, qualname, fn, "scope")
 
