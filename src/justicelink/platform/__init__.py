@@ -10,7 +10,7 @@ from justicelink.platform.airlock import Submitted
 from justicelink.platform.analyses import ANALYSES
 from justicelink.platform.core import Platform, open_control_plane
 from justicelink.platform.home import MARKER, Home
-from justicelink.platform.verbs import VERBS, Namespace, bound_action, verb
+from justicelink.platform.verbs import VERBS, Namespace, verb
 from justicelink.platform.workspace import WorkspaceSession
 
 __all__ = [
@@ -22,7 +22,6 @@ __all__ = [
     "Platform",
     "Submitted",
     "WorkspaceSession",
-    "bound_action",
     "open_control_plane",
     "verb",
 ]

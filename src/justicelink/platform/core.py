@@ -15,7 +15,7 @@ reaches the platform through the portal and its API, which run this same facade.
 from __future__ import annotations
 
 import os
-from datetime import UTC, date, datetime, timedelta
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -180,7 +180,3 @@ class Platform:
 
     def user_resource(self, username: str) -> Resource:
         return Resource.user(username)
-
-
-def expiry_text(hours: float) -> str:
-    return (datetime.now(UTC) + timedelta(hours=hours)).isoformat(timespec="seconds")

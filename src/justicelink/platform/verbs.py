@@ -13,7 +13,7 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Concatenate, ParamSpec, TypeVar
 
 from justicelink.control import ACTIONS, Permit, Resource
 from justicelink.formats import JusticelinkError
@@ -83,7 +83,3 @@ def verb(
         return wrapper  # type: ignore[return-value]
 
     return deco
-
-
-def bound_action(method: Any) -> str | None:
-    return getattr(method, "__action__", None)
