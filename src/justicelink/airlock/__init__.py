@@ -7,7 +7,6 @@ released bundles). Who may act, and a request's state and reviews, are the contr
 from justicelink.airlock.differencing import Finding, against_released, compare
 from justicelink.airlock.outputs import SDC_DEFAULTS, OutputBuilder
 from justicelink.airlock.requests import (
-    PreparedFile,
     PreparedRequest,
     RequestView,
     prepare_request,
@@ -26,7 +25,6 @@ __all__ = [
     "CheckResult",
     "Finding",
     "OutputBuilder",
-    "PreparedFile",
     "PreparedRequest",
     "RequestView",
     "against_released",

@@ -26,7 +26,7 @@ from typing import Any
 
 from justicelink.airlock.differencing import Finding, against_released
 from justicelink.airlock.outputs import OutputBuilder
-from justicelink.formats import InputError, RefusedError, atomic_dir, sha256_file
+from justicelink.formats import InputError, OutputFile, RefusedError, atomic_dir, sha256_file
 from justicelink.reporting import html_table, page
 
 _ID = re.compile(r"^\d{4}-\d{4}$")
@@ -34,19 +34,10 @@ RESULTS = "results.json"
 
 
 @dataclass(frozen=True)
-class PreparedFile:
-    name: str
-    output: str  # ACRO's output id; "results" for results.json
-    status: str  # ACRO's pass / review / fail, or review after a differencing finding
-    sha256: str
-    justification: str = ""
-
-
-@dataclass(frozen=True)
 class PreparedRequest:
     request_id: str
     folder: Path
-    files: list[PreparedFile]
+    files: list[OutputFile]
 
     @property
     def outcomes(self) -> dict[str, str]:
@@ -65,7 +56,7 @@ class RequestView:
     title: str
     description: str
     sql: str
-    files: list[PreparedFile]
+    files: list[OutputFile]
     reviews: list[dict[str, Any]] = field(default_factory=list)
     history: list[dict[str, Any]] = field(default_factory=list)
 
@@ -108,7 +99,7 @@ def prepare_request(
             json.dumps([{**f.__dict__, "message": f.describe()} for f in findings], indent=2) + "\n"
         )
         flagged = {f.output for f in findings}
-        files: list[PreparedFile] = []
+        files: list[OutputFile] = []
         for uid, out in results["results"].items():
             names = [Path(f["name"]).name for f in out.get("files", [])]
             reason = " ".join(
@@ -118,8 +109,8 @@ def prepare_request(
             if any(f["name"] in flagged for f in out.get("files", [])):
                 status = "review"  # differencing: a person must look
             for n in names:
-                files.append(PreparedFile(n, uid, status, sha256_file(tmp / "acro" / n), reason))
-        files.append(PreparedFile(RESULTS, "results", "pass", sha256_file(tmp / "acro" / RESULTS)))
+                files.append(OutputFile(n, uid, status, sha256_file(tmp / "acro" / n), reason))
+        files.append(OutputFile(RESULTS, "results", "pass", sha256_file(tmp / "acro" / RESULTS)))
     return PreparedRequest(request_id, root / request_id, files)
 
 
@@ -136,13 +127,13 @@ def replace_output(airlock_dir: Path, request_id: str, name: str, content: bytes
     return sha256_file(target)
 
 
-def releasable(files: list[PreparedFile]) -> list[PreparedFile]:
+def releasable(files: list[OutputFile]) -> list[OutputFile]:
     """Failed outputs never leave; nor do ACRO's secondary-risk working files (so named)."""
     return [f for f in files if f.status != "fail" and "DONT_RELEASE" not in f.output]
 
 
 def release(
-    airlock_dir: Path, request_id: str, files: list[PreparedFile], extra: dict[str, bytes]
+    airlock_dir: Path, request_id: str, files: list[OutputFile], extra: dict[str, bytes]
 ) -> Path:
     """Copy the reviewed files out, with checksums: the only way out. Each file must still
     have the checksum recorded when it was checked; ``extra`` files (the audit head) are added."""

@@ -47,7 +47,7 @@ from justicelink.control.schema import (
     projects,
     users,
 )
-from justicelink.formats import AuditEntry, ProjectGrant, RefusedError
+from justicelink.formats import AuditEntry, OutputFile, ProjectGrant, RefusedError
 
 DECISIONS = {
     "approve": ProjectAction.APPROVE,
@@ -111,15 +111,6 @@ class ProjectRecord:
         return self.state in (ProjectState.APPROVED, ProjectState.PROVISIONED) and (
             today > self.end_date
         )
-
-
-@dataclass(frozen=True)
-class OutputFile:
-    name: str
-    output: str  # ACRO's output id
-    status: str  # pass / review / fail (after differencing)
-    sha256: str
-    justification: str = ""
 
 
 @dataclass(frozen=True)

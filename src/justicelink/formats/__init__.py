@@ -29,6 +29,7 @@ from justicelink.formats.layout import (
     workspace_schema,
 )
 from justicelink.formats.manifest import FileEntry, Manifest, sha256_bytes, sha256_file
+from justicelink.formats.outputs import OutputFile
 from justicelink.formats.status import (
     ALF_STATUS,
     LOOSE_FILTER,
@@ -65,6 +66,7 @@ __all__ = [
     "InputError",
     "JusticelinkError",
     "Manifest",
+    "OutputFile",
     "ProjectGrant",
     "RefusedError",
     "atomic_dir",

@@ -46,10 +46,6 @@ class Submitted:
     outcomes: dict[str, str]
 
 
-def _prepared(f: OutputFile) -> airlock.PreparedFile:
-    return airlock.PreparedFile(f.name, f.output, f.status, f.sha256, f.justification)
-
-
 class Airlock(Namespace):
     def _record(self, rid: str) -> RequestRecord:
         req = self.p.cp.request(rid)
@@ -67,7 +63,7 @@ class Airlock(Namespace):
                             "state": d.get("state", "")})  # fmt: skip
         view = airlock.RequestView(
             rid, req.project_id, project_schema(req.project_id), req.author, req.state, req.title,
-            req.description, req.sql, [_prepared(f) for f in req.files],
+            req.description, req.sql, list(req.files),
             [{"round": r.round, "checker": r.checker, "vote": r.vote, "comment": r.comment,
               "at": r.at[:19]} for r in req.reviews],
             history,
@@ -86,8 +82,7 @@ class Airlock(Namespace):
         try:
             cp.create_request(
                 permit, rid, title, description, sql,
-                [OutputFile(f.name, f.output, f.status, f.sha256, f.justification)
-                 for f in prepared.files],
+                prepared.files,
             )  # fmt: skip
         except BaseException:
             shutil.rmtree(prepared.folder, ignore_errors=True)
@@ -176,7 +171,7 @@ class Airlock(Namespace):
         self._report(request_id)
         head = self.p.audit._quote()
         dest = airlock.release(
-            self.p.home.airlock, request_id, [_prepared(f) for f in req.files],
+            self.p.home.airlock, request_id, list(req.files),
             {"audit-head.json": (json.dumps(head, indent=2) + "\n").encode()},
         )  # fmt: skip
         try:
