@@ -114,3 +114,33 @@ def test_an_output_changed_after_approval_is_not_released(people, demo_home: Pat
         people["olwen"].airlock.release(rid)
     assert not (demo_home / "airlock" / "released" / rid).exists()
     assert people["olwen"].cp.request(rid).state == "approved"
+
+
+def test_nothing_leaves_a_revoked_project(people, demo_home: Path) -> None:
+    from justicelink.demo import application
+
+    rhys = people["rhys"]
+    tables = ["CAFCASS_ALF", "CAFCASS_APPLICATION", "CAFCASS_APPLICATIONSERVICEUSERS"]
+    pid = rhys.applications.submit(
+        application("Short-lived", {"CAFW": rhys.catalogue.columns("CAFW", tables)}, ["rhys"])
+    )
+    with sign_in(demo_home, "gita") as gita:
+        gita.applications.decide(pid, "approve", "ok")
+        people["dana"].projects.provision(pid)
+        rid = rhys.analyses.example(pid).request_id
+        people["olwen"].airlock.review(rid, "approve")
+        people["owain"].airlock.review(rid, "approve")
+        gita.projects.revoke(pid, "consent withdrawn")
+    with pytest.raises(RefusedError, match=f"project {pid} was revoked; nothing more leaves it"):
+        people["olwen"].airlock.release(rid)
+    assert not (demo_home / "airlock" / "released" / rid).exists()
+
+
+def test_a_changed_file_is_marked_for_review(people) -> None:
+    rid = _new(people)
+    people["olwen"].airlock.review(rid, "approve")
+    people["owain"].airlock.review(rid, "return", "round it")
+    people["rhys"].airlock.update(rid, "output_0_0.csv", b"issue_year,n\n2015,125\n")
+    f = next(f for f in people["rhys"].cp.request(rid).files if f.name == "output_0_0.csv")
+    assert f.status == "review"
+    assert people["olwen"].cp.verify_audit().ok

@@ -138,7 +138,20 @@ def test_a_forged_witness_line_is_detected(home: Path) -> None:
          "project 0001 is provisioned but the audit log records approved"),
         ("INSERT INTO decisions (project_id, decided_by, decision, reason, decided_at) "
          "VALUES ('0001', 'gita', 'approve', 'x', '2026-01-01')",
-         "2 approve decision(s) by gita on project 0001; the audit log records 1"),
+         "1 approve decision(s) by gita on project 0001; the audit log records 0"),
+        ("UPDATE decisions SET reason = 'another reason' WHERE project_id = '0001'",
+         "1 approve decision(s) by gita on project 0001; the audit log records 0"),
+        ("UPDATE users SET password_hash = (SELECT password_hash FROM users WHERE username = 'ada') "
+         "WHERE username = 'gita'",
+         "gita's password is not the one the audit log records being set"),
+        ("UPDATE api_tokens SET token_sha256 = '" + "f" * 64 + "' WHERE token_id = "
+         "(SELECT min(token_id) FROM api_tokens WHERE username = 'rhys')",
+         "differs from its audited creation or revocation"),
+        ("INSERT INTO project_datasets (project_id, dataset, bank_table, columns) "
+         "VALUES ('0001', 'WLGP', 'GP_EVENT_CLEANSED', '[\"ALF_E\"]')",
+         "project 0001's datasets, tables or columns differ from its audited application"),
+        ("UPDATE projects SET end_date = '2199-01-01' WHERE project_id = '0001'",
+         "project 0001's title, applicant or dates differ from its audited application"),
     ],
 )  # fmt: skip
 def test_a_grant_written_around_the_log_is_reported(home: Path, sql: str, finding: str) -> None:
@@ -159,3 +172,36 @@ def test_a_token_written_around_the_log_is_reported(home: Path) -> None:
         assert "admin" not in p.actor.scopes
         with pytest.raises(RefusedError, match="user.create is for: admin"):
             p.users.create("eve", "admin", "Eve", password=PASSWORD)
+
+
+def test_a_log_cut_back_with_its_witness_is_caught_by_a_quoted_head(
+    home: Path, tmp_path: Path
+) -> None:
+    """Whoever holds every file of a home can cut the log and the witness back to an earlier,
+    consistent point. A head quoted outside the home (a release's audit-head.json, kept by its
+    recipient) shows it."""
+    from justicelink.witness import Witness
+
+    with Platform.login(home, "rhys", PASSWORD)[0] as rhys:
+        rhys.tokens.create("rhys", ["catalogue:read"], days=1)
+    w = Witness.open(home / "witness")
+    kept = tmp_path / "audit-head.json"
+    kept.write_text(json.dumps(w.last().quote(w.public_key_hex)))
+    seq = w.last().seq
+    lines = (home / "witness" / "heads.jsonl").read_text().splitlines()
+    cut = next(i for i, ln in enumerate(lines) if json.loads(ln)["seq"] >= seq - 3)
+    (home / "witness" / "heads.jsonl").write_text("\n".join(lines[:cut]) + "\n")
+    cut_seq = json.loads(lines[cut - 1])["seq"]
+    with Platform.login(home, "gita", PASSWORD)[0] as p, p.cp.engine.begin() as conn:
+        conn.execute(sqlalchemy.text(f"DELETE FROM audit_log WHERE seq > {cut_seq}"))
+        conn.execute(sqlalchemy.text("DELETE FROM api_tokens WHERE username = 'rhys'"))
+    tok = Platform.login(home, "gita", PASSWORD)[1]
+    env = {"JUSTICELINK_TOKEN": tok}
+    res = runner.invoke(
+        app, ["control", "audit", "verify", "--home", str(home), "--quote", str(kept)], env=env
+    )
+    assert res.exit_code == 1
+    assert (
+        f"differs from the head quoted in {kept}" in res.output
+        or "beyond the end of the log" in res.output
+    )

@@ -276,3 +276,26 @@ def test_help_version_and_a_fast_start() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          env={**os.environ})  # fmt: skip
     assert out.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("marker", ["[]", '{"format": "justicelink.home/1"}', "not json"])
+def test_a_broken_home_marker_is_refused(tmp_path: Path, marker: str) -> None:
+    (tmp_path / ".justicelink-home").write_text(marker)
+    (tmp_path / "witness").mkdir()
+    (tmp_path / "witness" / "witness.pub").write_text("00\n")
+    res = cli("control", "audit", "verify", "--home", str(tmp_path))
+    assert res.exit_code == 2 and "is not a justicelink platform home" in res.output
+
+
+def test_catalogue_names_are_datasets_and_tables_never_paths(demo_home: Path) -> None:
+    from signin import sign_in
+
+    from justicelink.formats import RefusedError
+
+    with sign_in(demo_home, "pat") as pat:
+        with pytest.raises(RefusedError, match="not in its catalogue"):
+            pat.catalogue.columns("CAFW", ["../../../../linkage/register/v0001/postcode_lsoa"])
+        with pytest.raises(RefusedError, match="no such dataset"):
+            pat.catalogue.dictionary("../../etc/spec.toml")
+        with pytest.raises(RefusedError, match="no such dataset"):
+            pat.provider.deliver("/tmp/evil.toml", Path("/nonexistent"))

@@ -98,10 +98,20 @@ def test_unapproved_or_expired_projects_are_not_provisioned(home: Path) -> None:
     gita.applications.decide(old, "approve", "ok")
     with pytest.raises(RefusedError, match="is expired and runs 2019-01-01 to 2020-01-01"):
         dana.projects.provision(old)
-    expiry = [e for e in dana.cp.audit_entries(f"project:{old}") if e.action == "project.expire"]
-    assert (
-        len(expiry) == 1 and expiry[0].actor == "system" and expiry[0].on_behalf_of == "user:dana"
-    )
+    assert gita.applications.show(old).state == "expired"
+    stored = _sql(gita, f"SELECT status FROM projects WHERE project_id = '{old}'")[0][0]
+    assert stored == "approved", "reading a project, or refusing an action on it, writes nothing"
+    moved = [e.action for e in gita.cp.audit_entries(f"project:{old}") if e.actor == "system"]
+    assert moved == []
+    # an expired project's data is withdrawn by the panel; the expiry is written first
+    gita.projects.revoke(old, "ended")
+    steps = [(e.actor, e.action, e.on_behalf_of) for e in gita.cp.audit_entries(f"project:{old}")
+             if e.action in ("project.expire", "project.revoke")]  # fmt: skip
+    assert steps == [
+        ("system", "project.expire", "user:gita"),
+        ("user:gita", "project.revoke", None),
+    ]
+    assert gita.audit.verify().ok
     rej = rhys.applications.submit(_app())
     gita.applications.decide(rej, "reject", "no")
     with pytest.raises(RefusedError, match="is rejected"):
@@ -109,10 +119,10 @@ def test_unapproved_or_expired_projects_are_not_provisioned(home: Path) -> None:
 
 
 def test_passwords_are_argon2_and_logins_audited(home: Path) -> None:
-    with login(home, "ada") as ada:
+    with login(home, "rhys") as rhys:
         with pytest.raises(RefusedError, match="at least 12"):
-            ada.users.set_password("rhys", "short")
-        stored = _sql(ada, "SELECT password_hash FROM users WHERE username = 'rhys'")[0][0]
+            rhys.users.set_password("rhys", "short")
+        stored = _sql(rhys, "SELECT password_hash FROM users WHERE username = 'rhys'")[0][0]
         assert stored.startswith("$argon2id$") and "horse" not in stored
     for user, pw in (("rhys", "wrong horse battery"), ("nobody", PASSWORD)):
         with pytest.raises(RefusedError, match="unknown user or wrong password"):
@@ -217,6 +227,48 @@ def test_concurrent_appends_keep_the_chain(home: Path, control_url: str) -> None
     with login(home, "gita") as gita:
         v = gita.audit.verify()
         assert v.ok, v.problems
-        assert v.entries == before + 60 + 2  # + gita's login and her sign-in token
+        # + reading the log, gita's second login and her sign-in token
+        assert v.entries == before + 1 + 60 + 2
     heads = [json.loads(x) for x in (home / "witness" / "heads.jsonl").read_text().splitlines()]
     assert [h["n"] for h in heads] == list(range(1, len(heads) + 1))
+
+
+def test_nobody_acts_as_someone_else_not_even_an_admin(home: Path) -> None:
+    """An admin makes accounts; they cannot mint another person's token or set their password,
+    so one admin cannot act as two output checkers (or as a researcher on their data)."""
+    login(home, "rhys")
+    ada = login(home, "ada")
+    with pytest.raises(RefusedError, match="user:rhys is not ada's own"):
+        ada.tokens.create("rhys", ["workspace:query"], days=1)
+    with pytest.raises(RefusedError, match="user:rhys is not ada's own"):
+        ada.users.set_password("rhys", "a new password for rhys")
+    assert [t.username for t in ada.tokens.list("rhys")] == ["rhys"]  # an admin may look
+
+
+def test_a_new_password_ends_the_persons_other_sign_ins(home: Path) -> None:
+    first, second = login(home, "rhys"), login(home, "rhys")
+    second.users.set_password("rhys", "another long passphrase")
+    with pytest.raises(RefusedError, match="token revoked"):
+        first.catalogue.versions()
+    second.catalogue.versions()  # the sign-in that changed it goes on
+    assert Platform.login(home, "rhys", "another long passphrase")[0].actor.username == "rhys"
+    assert login(home, "gita").audit.verify().ok
+
+
+def test_reads_are_audited(home: Path) -> None:
+    gita = login(home, "gita")
+    gita.applications.list()
+    gita.audit.entries()
+    actions = [e.action for e in gita.cp.audit_entries("home")[-2:]]
+    assert actions == ["application.list", "audit.show"]
+
+
+def test_typed_names_never_reach_the_audit_log_unchecked(home: Path) -> None:
+    ada = login(home, "ada")
+    for bad in ("9434765919", "Jane Smith", "../etc"):
+        with pytest.raises(RefusedError, match="a user name is"):
+            ada.users.set_role(bad, "admin")
+    with pytest.raises(RefusedError, match="a token id is 16 hexadecimal"):
+        ada.tokens.revoke("JaneSmith-1985-03-02")
+    text = " ".join(e.object + e.details for e in ada.cp.audit_entries())
+    assert "9434765919" not in text and "Jane" not in text and "1985" not in text

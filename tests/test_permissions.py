@@ -92,9 +92,27 @@ def test_unregistered_actions_and_wrong_kinds_are_refused() -> None:
     assert not d.allowed and d.rule == "kind"
 
 
-def test_a_permit_is_made_only_by_ensure() -> None:
-    with pytest.raises(TypeError, match="only by permissions.ensure"):
-        Permit(_actor(Role.ADMIN), "user.create", Resource.user("eve"))
+def test_an_actor_is_never_made_from_a_name_and_a_permit_never_by_hand() -> None:
+    from dataclasses import replace
+
+    from justicelink.control import ensure
+    from justicelink.control.permissions import authenticated
+
+    claimed = _actor(Role.ADMIN, name="ada")  # built by hand, as a caller might
+    with pytest.raises(RefusedError, match="ada was not authenticated"):
+        ensure(claimed, "user.create", Resource.user("eve"))
+    real = authenticated("rhys", Role.RESEARCHER, role_scopes(Role.RESEARCHER), "t")
+    with pytest.raises(RefusedError, match="was not authenticated"):
+        ensure(replace(real, role=Role.ADMIN), "user.create", Resource.user("eve"))
+    permit = ensure(real, "account.show", Resource.user("rhys"))
+    permit.require("account.show")
+    with pytest.raises(RefusedError, match="cannot be used for user.role"):
+        permit.require("user.role")
+    forged = replace(permit, action="user.role", resource=Resource.user("rowan"))
+    with pytest.raises(RefusedError, match="not made by permissions.ensure"):
+        forged.require("user.role")
+    with pytest.raises(RefusedError, match="not made by permissions.ensure"):
+        Permit(real, "user.role", Resource.user("rowan")).require("user.role")
 
 
 def test_permissions_page_is_generated_from_the_registry() -> None:
@@ -137,7 +155,7 @@ def _args(demo: dict[str, Any], fn: Any) -> dict[str, Any]:
         "reason": "r", "decision": "approve", "role": "researcher", "display_name": "X",
         "password": "x" * 16, "scopes": None, "sql": "SELECT 1", "names": None, "title": "t",
         "description": "d", "submit": True, "obj": None, "session": None, "tables": None,
-        "days": 1.0, "label": "", "codes": None,
+        "days": 1.0, "label": "", "codes": None, "quotes": None,
     }  # fmt: skip
     params = [p for p in inspect.signature(fn).parameters if p != "self"]
     missing = [p for p in params if p not in values]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -138,3 +139,40 @@ def test_refusal_reasons_in_the_audit_log_quote_no_values(demo_home: Path, rhys:
     refused = [e for e in entries if e.action == "workspace.query.refused"]
     assert refused and "Conversion" in refused[-1].details
     assert not any("ZZCELLVALUEZZ" in e.details for e in entries)
+
+
+def test_data_values_in_database_errors_stay_out_of_the_audit_log(
+    demo_home: Path, rhys: Platform
+) -> None:
+    """``error()`` can put any cell into DuckDB's message; the audit log keeps only its kind."""
+    demo = _demo(demo_home)
+    pid = sorted(demo["projects"])[0]
+    ver = demo["projects"][pid]["pins"]["CAFW"]
+    with rhys.workspace.session(pid) as s:
+        lsoa = s.query(f"SELECT LSOA2011_CD FROM SAIL{pid}V.CAFW_CAFCASS_ALF_{ver} "
+                       "WHERE LSOA2011_CD IS NOT NULL LIMIT 1").column(0)[0].as_py()  # fmt: skip
+        with pytest.raises(QueryRefused):
+            s.query(f"SELECT error(LSOA2011_CD) FROM SAIL{pid}V.CAFW_CAFCASS_ALF_{ver} "
+                    f"WHERE LSOA2011_CD = '{lsoa}'")  # fmt: skip
+    last = [
+        e for e in rhys.cp.audit_entries(f"project:{pid}") if e.action == "workspace.query.refused"
+    ][-1]
+    assert lsoa not in last.details and "Invalid Input Error" in last.details
+
+
+def test_a_workspace_in_use_is_refused_clearly(demo_home: Path, rhys: Platform) -> None:
+    """Another process holds the workspace: a second session is refused, not a traceback."""
+    import subprocess
+    import sys
+
+    from signin import token
+
+    pid = sorted(_demo(demo_home)["projects"])[0]
+    with rhys.workspace.session(pid):
+        res = subprocess.run(
+            [sys.executable, "-m", "justicelink.cli", "workspace", "sql", "SELECT 1", "--project",
+             pid, "--home", str(demo_home)],
+            capture_output=True, text=True, env={**os.environ, "JUSTICELINK_TOKEN": token(demo_home, "rhys")},
+        )  # fmt: skip
+    assert res.returncode == 2, res.stderr
+    assert "workspace is in use by another session" in res.stderr and "Traceback" not in res.stderr

@@ -12,6 +12,7 @@ import csv
 import functools
 import io
 import json
+import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -70,6 +71,21 @@ def refusals(fn: F) -> F:
         except OSError as exc:
             where = f"{exc.filename}: " if exc.filename else ""
             _refused(f"{where}{exc.strerror or type(exc).__name__}")
+        except (typer.Exit, typer.Abort, KeyboardInterrupt):
+            raise
+        except Exception as exc:
+            # a bug, or a clash no rule foresaw (e.g. two writers at once): say so plainly,
+            # without the error's text (it can quote data); the facade has audited it
+            if os.environ.get("JUSTICELINK_DEBUG"):
+                raise
+            err_console.print("failed:", style="red", end=" ", markup=False)
+            err_console.print(
+                f"an unexpected {type(exc).__name__} stopped this command (recorded in the audit "
+                "log as failed); run it again, and report it if it happens again "
+                "(JUSTICELINK_DEBUG=1 shows the details)",
+                markup=False,
+            )
+            raise typer.Exit(1) from None
 
     return wrapper  # type: ignore[return-value]
 

@@ -154,10 +154,17 @@ def audit_show(
 
 @audit_app.command("verify")
 @refusals
-def audit_verify(home: HomeOpt = Path("demo-home")) -> None:
-    """Check the chain, its witness and the tables that grant access; exit 1 on any problem."""
+def audit_verify(
+    home: HomeOpt = Path("demo-home"),
+    quote: Annotated[
+        list[Path] | None,
+        typer.Option("--quote", help="An audit-head.json kept from a release (repeatable)."),
+    ] = None,
+) -> None:
+    """Check the chain, its witness, the tables that grant access and every quoted head (the
+    home's releases, and --quote files kept elsewhere); exit 1 on any problem."""
     with signed_in(home) as p:
-        v = p.audit.verify()
+        v = p.audit.verify(quote or None)
     if v.ok:
         say(f"audit log intact: {v.entries} entries, witnessed to entry {v.witnessed}")
         return

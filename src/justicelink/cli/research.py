@@ -150,3 +150,19 @@ def airlock_withdraw(request: str, home: HomeOpt = Path("demo-home")) -> None:
     with signed_in(home) as p:
         state = p.airlock.withdraw(request)
     say(f"request {request}: {state}")
+
+
+@airlock_app.command("update")
+@refusals
+def airlock_update(
+    request: str,
+    name: Annotated[str, typer.Argument(help="The output file to replace, e.g. output_0_0.csv.")],
+    file: Annotated[Path, typer.Option("--file", help="The new content (from your workspace).")],
+    home: HomeOpt = Path("demo-home"),
+) -> None:
+    """Replace an output file of a pending or returned request (its author); checkers see it
+    again from the start when it is resubmitted."""
+    content = file.read_bytes()
+    with signed_in(home) as p:
+        state = p.airlock.update(request, name, content)
+    say(f"request {request}: {name} replaced; {state}")

@@ -31,6 +31,7 @@ from justicelink.control.permissions import (
 )
 from justicelink.control.roles import ROLES, SCOPES, Role, Scope
 from justicelink.control.service import (
+    USERNAME,
     Application,
     ControlPlane,
     OutputFile,
@@ -49,6 +50,7 @@ __all__ = [
     "ROLES",
     "SCOPES",
     "SYSTEM",
+    "USERNAME",
     "VOTES",
     "Action",
     "Actor",

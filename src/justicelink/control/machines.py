@@ -145,6 +145,7 @@ PROJECT = Machine(
         Transition(PS.PROVISIONED, PA.EXPIRE, PS.EXPIRED, G.PLATFORM),
         Transition(PS.APPROVED, PA.REVOKE, PS.REVOKED, G.PANEL, Effect.WITHDRAW_STORE),
         Transition(PS.PROVISIONED, PA.REVOKE, PS.REVOKED, G.PANEL, Effect.WITHDRAW_STORE),
+        Transition(PS.EXPIRED, PA.REVOKE, PS.REVOKED, G.PANEL, Effect.WITHDRAW_STORE),
     ),
 )  # fmt: skip
 

@@ -16,6 +16,10 @@ generated from this registry (``permissions_markdown``); a test fails if it drif
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
+import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -40,17 +44,41 @@ class Kind(StrEnum):
 
 @dataclass(frozen=True)
 class Actor:
-    """An authenticated person. Made only by the control plane's authentication (a password
-    or a current token), never from a name someone typed."""
+    """An authenticated person. ``ensure`` accepts only an actor made by the control plane's
+    authentication (a password or a current token: ``authenticated``), which carries a proof
+    of it; one made by hand from a name is refused. (The proof is keyed per process: it stops
+    mistakes and casual misuse of the in-process API, not someone who reads this module; the
+    trust boundary is the process, see docs/architecture.md.)"""
 
     username: str
     role: Role
     scopes: frozenset[Scope]
     token_id: str | None = None  # None while signing in with a password
+    proof: str = field(default="", repr=False, compare=False)
 
     @property
     def name(self) -> str:
         return f"user:{self.username}"
+
+
+_PROCESS_KEY = secrets.token_bytes(32)
+
+
+def _mac(*parts: object) -> str:
+    body = json.dumps([str(p) for p in parts], separators=(",", ":")).encode("utf-8")
+    return hmac.new(_PROCESS_KEY, body, hashlib.sha256).hexdigest()
+
+
+def _actor_mac(a: Actor) -> str:
+    return _mac("actor", a.username, a.role.value, sorted(a.scopes), a.token_id)
+
+
+def authenticated(
+    username: str, role: Role, scopes: frozenset[Scope], token_id: str | None
+) -> Actor:
+    """For the control plane's authentication only: an actor that ``ensure`` will accept."""
+    a = Actor(username, role, scopes, token_id)
+    return Actor(username, role, scopes, token_id, _actor_mac(a))
 
 
 @dataclass(frozen=True)
@@ -145,6 +173,13 @@ PROJECT_CURRENT = Condition(
     ),
     "ask the governance panel about the project's state (an extension is a governance decision)",
 )
+PROJECT_NOT_REVOKED = Condition(
+    "project_not_revoked",
+    "the project has not been revoked",
+    lambda a, r, _: r.project_state != "revoked",
+    lambda a, r: f"project {r.project_id} was revoked; nothing more leaves it",
+    "ask the governance panel",
+)
 PROJECT_PROVISIONED = Condition(
     "project_provisioned",
     "the project is provisioned and within its start and end dates",
@@ -204,6 +239,7 @@ class Action:
     roles: Mapping[Role, tuple[Condition, ...]]
     description: str
     remedy: str = ""  # who to ask, or the command to use, when the role is wrong
+    reads: bool = False  # a read: the facade audits each successful one itself
 
 
 EVERYONE = tuple(Role)
@@ -221,24 +257,26 @@ R = Role
 S = Scope
 _REGISTRY: tuple[Action, ...] = (
     # accounts
-    Action("account.show", Kind.USER, S.ACCOUNT, _all(SELF), "See who you are signed in as."),
+    Action("account.show", Kind.USER, S.ACCOUNT, _all(SELF), "See who you are signed in as.", reads=True),
     Action("user.list", Kind.HOME, S.ADMIN, _only(R.ADMIN), "List accounts and roles.",
-           "ask an admin"),
+           "ask an admin", reads=True),
     Action("user.create", Kind.USER, S.ADMIN, _only(R.ADMIN), "Create an account with a role.",
            "ask an admin to create the account"),
     Action("user.role", Kind.USER, S.ADMIN, _only(R.ADMIN), "Change a person's role.",
            "ask an admin"),
-    Action("user.password", Kind.USER, S.ACCOUNT, {**_all(SELF), R.ADMIN: ()},
-           "Set a password (your own, or anyone's as an admin)."),
-    Action("token.create", Kind.USER, S.ACCOUNT, {**_all(SELF), R.ADMIN: ()},
-           "Create a scoped, expiring API token (for yourself, or anyone as an admin)."),
+    Action("user.password", Kind.USER, S.ACCOUNT, _all(SELF),
+           "Change your own password (your other tokens are revoked). Nobody, admins included, "
+           "sets another person's password after their account is made."),
+    Action("token.create", Kind.USER, S.ACCOUNT, _all(SELF),
+           "Create a scoped, expiring API token for yourself. Nobody, admins included, mints a "
+           "token that acts as someone else."),
     Action("token.revoke", Kind.TOKEN, S.ACCOUNT, {**_all(SELF), R.ADMIN: ()},
            "Revoke a token (your own, or anyone's as an admin); signing out revokes yours."),
     Action("token.list", Kind.USER, S.ACCOUNT, {**_all(SELF), R.ADMIN: ()},
-           "List a person's tokens (never the secrets)."),
+           "List a person's tokens (never the secrets).", reads=True),
     # data operations on the host
     Action("catalogue.read", Kind.HOME, S.CATALOGUE, _all(),
-           "See the bank's datasets, versions, row counts, linkage rates and dictionaries."),
+           "See the bank's datasets, versions, row counts, linkage rates and dictionaries.", reads=True),
     Action("provider.deliver", Kind.DATASET, S.PROVIDER, _only(R.DATA_PROVIDER),
            "Split an extract and deliver its sealed files to the linkage and bank inboxes.",
            "a data provider delivers its own extracts"),
@@ -259,10 +297,10 @@ _REGISTRY: tuple[Action, ...] = (
            "Revise an application the panel returned for changes."),
     Action("application.list", Kind.HOME, S.CATALOGUE, _all(),
            "List applications: all of them for the panel, data managers and admins; your own "
-           "otherwise."),
+           "otherwise.", reads=True),
     Action("application.show", Kind.PROJECT, S.CATALOGUE,
            {R.GOVERNANCE: (), R.DATA_MANAGER: (), R.ADMIN: (), R.RESEARCHER: (MEMBER,)},
-           "See an application, its decisions and its state."),
+           "See an application, its decisions and its state.", reads=True),
     Action("application.decide", Kind.PROJECT, S.GOVERNANCE,
            _only(R.GOVERNANCE, conds=(NOT_APPLICANT,)),
            "Approve, reject or return an application for changes, with a reason.",
@@ -308,22 +346,22 @@ _REGISTRY: tuple[Action, ...] = (
            "Withdraw a pending or returned request.", "the request's author withdraws it"),
     Action("airlock.list", Kind.HOME, S.CATALOGUE, _only(R.OUTPUT_CHECKER, R.RESEARCHER),
            "List output requests: a checker's queue, or a researcher's own requests.",
-           "output checkers and researchers have request lists"),
+           "output checkers and researchers have request lists", reads=True),
     Action("airlock.view", Kind.REQUEST, S.CATALOGUE,
            {R.OUTPUT_CHECKER: (NOT_AUTHOR,), R.RESEARCHER: (AUTHOR,)},
            "See a request's outputs, checks, reviews and history.",
            "a request is seen by its author and by output checkers"),
     Action("airlock.review", Kind.REQUEST, S.AIRLOCK_REVIEW,
-           _only(R.OUTPUT_CHECKER, conds=(NOT_AUTHOR,)),
+           _only(R.OUTPUT_CHECKER, conds=(NOT_AUTHOR, PROJECT_NOT_REVOKED)),
            "Vote approve, return or reject on a submitted request.",
            "output checkers review requests"),
     Action("airlock.release", Kind.REQUEST, S.AIRLOCK_REVIEW,
-           _only(R.OUTPUT_CHECKER, conds=(NOT_AUTHOR,)),
+           _only(R.OUTPUT_CHECKER, conds=(NOT_AUTHOR, PROJECT_NOT_REVOKED)),
            "Release an approved request's outputs, with checksums: the only way out.",
            "an output checker releases approved requests"),
     # audit
     Action("audit.show", Kind.HOME, S.AUDIT, _only(R.ADMIN, R.GOVERNANCE),
-           "Read the audit log.", "the governance panel and admins read the audit log"),
+           "Read the audit log.", "the governance panel and admins read the audit log", reads=True),
     Action("audit.verify", Kind.HOME, S.AUDIT, _only(R.ADMIN, R.GOVERNANCE, R.DATA_MANAGER),
            "Verify the audit chain, its witness and the tables that grant access.",
            "the governance panel, admins and data managers verify the audit log"),
@@ -391,25 +429,24 @@ class PermissionRefused(RefusedError):
         super().__init__(decision.message())
 
 
-_PERMIT_KEY = object()
-
-
 @dataclass(frozen=True)
 class Permit:
     """Proof that ``ensure`` allowed ``action`` on ``resource`` for ``actor``. The control
-    plane's mutating methods take one and check its action, so no change is written without
-    the check (a permit is made only by ``ensure``)."""
+    plane's mutating methods take one and check it (``require``), so no change is written
+    without the check. Its seal covers the actor, action and resource: a permit altered (say
+    with ``dataclasses.replace``) or made by hand is refused."""
 
     actor: Actor
     action: str
     resource: Resource
-    _key: object = field(repr=False, compare=False, default=None)
+    seal: str = field(default="", repr=False, compare=False)
 
-    def __post_init__(self) -> None:
-        if self._key is not _PERMIT_KEY:
-            raise TypeError("a Permit is made only by permissions.ensure")
+    def _expected(self) -> str:
+        return _mac("permit", _actor_mac(self.actor), self.action, self.resource)
 
     def require(self, *actions: str) -> None:
+        if not hmac.compare_digest(self.seal, self._expected()):
+            raise RefusedError("internal: this permit was not made by permissions.ensure")
         if self.action not in actions:
             raise RefusedError(
                 f"internal: a permit for {self.action} cannot be used for {' or '.join(actions)}"
@@ -425,13 +462,19 @@ def ensure(
     on_refusal: Callable[[Decision], None] | None = None,
 ) -> Permit:
     """Allow, or refuse with a message naming the rule and what to do instead (after
-    ``on_refusal`` has recorded the refusal)."""
+    ``on_refusal`` has recorded the refusal). Only an authenticated actor is accepted."""
+    if not hmac.compare_digest(actor.proof, _actor_mac(actor)):
+        raise RefusedError(
+            f"{action}: {actor.username} was not authenticated (sign in with a password or a "
+            "token; an actor is never made from a name)"
+        )
     decision = allowed(actor, action, resource, today=today)
     if not decision.allowed:
         if on_refusal is not None:
             on_refusal(decision)
         raise PermissionRefused(decision)
-    return Permit(actor, action, resource, _PERMIT_KEY)
+    p = Permit(actor, action, resource)
+    return Permit(actor, action, resource, p._expected())
 
 
 def _who(a: Action) -> str:
@@ -481,7 +524,7 @@ def permissions_markdown() -> str:
         "| condition | meaning | when it does not hold |",
         "|---|---|---|",
     ]
-    for c in (MEMBER, PROJECT_CURRENT, PROJECT_PROVISIONED, AUTHOR, NOT_AUTHOR, NOT_APPLICANT,
+    for c in (MEMBER, PROJECT_CURRENT, PROJECT_PROVISIONED, PROJECT_NOT_REVOKED, AUTHOR, NOT_AUTHOR, NOT_APPLICANT,
               APPLICANT, SELF):  # fmt: skip
         out.append(f"| `{c.key}` | {c.text} | {c.remedy} |")
     return "\n".join(out) + "\n"

@@ -33,7 +33,14 @@ from justicelink.control.machines import (
     RequestState,
     decision_for,
 )
-from justicelink.control.permissions import Actor, Kind, Permit, Resource, role_scopes
+from justicelink.control.permissions import (
+    Actor,
+    Kind,
+    Permit,
+    Resource,
+    authenticated,
+    role_scopes,
+)
 from justicelink.control.roles import Role, Scope, parse_role, parse_scopes
 from justicelink.control.schema import (
     api_tokens,
@@ -61,6 +68,18 @@ _RID = re.compile(r"^\d{4}-\d{4}$")
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def _terms(app: Application) -> dict[str, Any]:
+    """What an application grants, as the audit log records it (and `verify` replays)."""
+    return {"title": app.title, "start_date": str(app.start_date), "end_date": str(app.end_date),
+            "requested": {ds: {t: list(c) for t, c in tables.items()}
+                          for ds, tables in app.datasets.items()}}  # fmt: skip
+
+
+def _effective(status: str, end_date: date) -> str:
+    active = status in (ProjectState.APPROVED, ProjectState.PROVISIONED)
+    return ProjectState.EXPIRED.value if active and date.today() > end_date else status
 
 
 def _aware(value: datetime) -> datetime:
@@ -106,11 +125,6 @@ class ProjectRecord:
             project_state=self.state, applicant=self.applicant, members=frozenset(self.members),
             start_date=self.start_date, end_date=self.end_date,
         )  # fmt: skip
-
-    def expired(self, today: date) -> bool:
-        return self.state in (ProjectState.APPROVED, ProjectState.PROVISIONED) and (
-            today > self.end_date
-        )
 
 
 @dataclass(frozen=True)
@@ -280,7 +294,8 @@ class ControlPlane:
                 password_hash=pw_hash, created_at=_now(),
             )
         )  # fmt: skip
-        audit.append(conn, actor, "user.create", f"user:{username}", {"role": r.value, **details})
+        audit.append(conn, actor, "user.create", f"user:{username}",
+                     {"role": r.value, "password": replay.digest(pw_hash) if pw_hash else None, **details})  # fmt: skip
 
     def bootstrap_admin(self, username: str, display_name: str, password: str) -> None:
         """The first account of a new home (``justicelink init``): an admin, audited as
@@ -339,7 +354,16 @@ class ControlPlane:
             ).rowcount
             if not done:
                 raise RefusedError(f"no user named {username}")
-            audit.append(conn, permit.actor.name, "user.password", f"user:{username}", {})
+            audit.append(conn, permit.actor.name, "user.password", f"user:{username}",
+                         {"password": replay.digest(pw_hash)})  # fmt: skip
+            # a new password ends every other sign-in of the person (not the one changing it)
+            live = (api_tokens.c.username == username, api_tokens.c.revoked_at.is_(None),
+                    api_tokens.c.token_id != (permit.actor.token_id or ""))  # fmt: skip
+            ended = conn.execute(select(api_tokens.c.token_id).where(*live)).scalars().all()
+            conn.execute(update(api_tokens).where(*live).values(revoked_at=_now()))
+            for t in sorted(ended):
+                audit.append(conn, audit.SYSTEM, "token.revoke", f"token:{t}",
+                             {"reason": "password changed"}, on_behalf_of=permit.actor.name)  # fmt: skip
 
     # -- authentication ------------------------------------------------------------------------
     def check_password(self, username: str, password: str) -> Actor:
@@ -356,7 +380,7 @@ class ControlPlane:
             raise RefusedError("unknown user or wrong password")
         self.record(f"user:{username}", "login", obj)
         role = Role(row.role)
-        return Actor(username, role, role_scopes(role))
+        return authenticated(username, role, role_scopes(role), None)
 
     def create_token(
         self, permit: Permit, scopes: list[str] | None, *, days: float, label: str = ""
@@ -392,7 +416,7 @@ class ControlPlane:
             audit.append(
                 conn, permit.actor.name, "token.create", f"token:{token_id}",
                 {"user": username, "scopes": sorted(wanted), "expires": expires.isoformat(),
-                 "label": label[:64]},
+                 "label": label[:64], "digest": replay.digest(digest)},
             )  # fmt: skip
         return token
 
@@ -460,7 +484,7 @@ class ControlPlane:
         role = Role(row.role)
         # a token never carries more than its owner's current role uses
         scopes = frozenset(Scope(s) for s in row.scopes if s in {x.value for x in Scope})
-        return Actor(str(row.username), role, scopes & role_scopes(role), str(row.token_id))
+        return authenticated(str(row.username), role, scopes & role_scopes(role), str(row.token_id))
 
     # -- applications and projects -------------------------------------------------------------
     def _validate(self, conn: Connection, applicant: str, app: Application) -> list[str]:
@@ -508,20 +532,32 @@ class ControlPlane:
             audit.append(
                 conn, permit.actor.name, "application.submit", f"project:{pid}",
                 {"title": app.title, "datasets": sorted(app.datasets), "members": members,
-                 "applicant": applicant, "state": PROJECT.initial},
+                 "applicant": applicant, "state": PROJECT.initial, **_terms(app)},
             )  # fmt: skip
         return pid
 
-    def _project_state(self, conn: Connection, pid: str) -> str:
-        row = conn.execute(select(projects.c.status).where(projects.c.project_id == pid)).first()
+    def _project_state(self, conn: Connection, pid: str) -> tuple[str, str]:
+        """(the state as stored, the state today: expired once an active project's end date
+        has passed, whether or not that has been written yet)."""
+        row = conn.execute(
+            select(projects.c.status, projects.c.end_date).where(projects.c.project_id == pid)
+        ).first()
         if row is None:
             raise RefusedError(f"no project {pid}")
-        return str(row.status)
+        return str(row.status), _effective(str(row.status), row.end_date)
 
     def _move_project(
-        self, conn: Connection, pid: str, action: ProjectAction, groups: set[Group]
+        self, conn: Connection, pid: str, action: ProjectAction, groups: set[Group], actor: str
     ) -> str:
-        state = self._project_state(conn, pid)
+        """One step of the project machine. Expiry is written here, as the platform's step on
+        behalf of whoever changes the project next; reading a project never writes."""
+        state, today_state = self._project_state(conn, pid)
+        if today_state != state:
+            t = PROJECT.step(pid, state, ProjectAction.EXPIRE, {Group.PLATFORM})
+            conn.execute(update(projects).where(projects.c.project_id == pid).values(status=t.to))
+            audit.append(conn, audit.SYSTEM, "project.expire", f"project:{pid}",
+                         {"state": t.to}, on_behalf_of=actor)  # fmt: skip
+            state = t.to
         t = PROJECT.step(pid, state, action, groups)
         done = conn.execute(
             update(projects).where(projects.c.project_id == pid, projects.c.status == state)
@@ -536,7 +572,9 @@ class ControlPlane:
         pid = permit.resource.id
         with self._tx() as conn:
             self._validate(conn, permit.actor.username, app)
-            state = self._move_project(conn, pid, ProjectAction.RESUBMIT, {Group.APPLICANT})
+            state = self._move_project(
+                conn, pid, ProjectAction.RESUBMIT, {Group.APPLICANT}, permit.actor.name
+            )
             conn.execute(
                 update(projects).where(projects.c.project_id == pid).values(
                     title=app.title, purpose=app.purpose, lay_summary=app.lay_summary,
@@ -545,7 +583,7 @@ class ControlPlane:
             )  # fmt: skip
             self._write_datasets(conn, pid, app)
             audit.append(conn, permit.actor.name, "application.resubmit", f"project:{pid}",
-                         {"datasets": sorted(app.datasets), "state": state})  # fmt: skip
+                         {"datasets": sorted(app.datasets), "state": state, **_terms(app)})  # fmt: skip
         return state
 
     def decide(self, permit: Permit, decision: str, reason: str) -> str:
@@ -556,7 +594,9 @@ class ControlPlane:
             raise RefusedError("a decision must record its reason")
         pid = permit.resource.id
         with self._tx() as conn:
-            state = self._move_project(conn, pid, DECISIONS[decision], {Group.PANEL})
+            state = self._move_project(
+                conn, pid, DECISIONS[decision], {Group.PANEL}, permit.actor.name
+            )
             conn.execute(
                 insert(decisions).values(
                     project_id=pid, decided_by=permit.actor.username, decision=decision,
@@ -570,7 +610,7 @@ class ControlPlane:
     def check_project_step(self, pid: str, action: ProjectAction, groups: set[Group]) -> str:
         """Refuse now, before any side effect, if the machine does not allow ``action``."""
         with self.engine.connect() as conn:
-            return PROJECT.step(pid, self._project_state(conn, pid), action, groups).to
+            return PROJECT.step(pid, self._project_state(conn, pid)[1], action, groups).to
 
     def move_project(
         self, permit: Permit, action: ProjectAction, groups: set[Group], **details: Any
@@ -579,18 +619,9 @@ class ControlPlane:
         permit.require(f"project.{action.value}")
         pid = permit.resource.id
         with self._tx() as conn:
-            state = self._move_project(conn, pid, action, groups)
+            state = self._move_project(conn, pid, action, groups, permit.actor.name)
             audit.append(conn, permit.actor.name, f"project.{action.value}", f"project:{pid}",
                          {**details, "state": state})  # fmt: skip
-        return state
-
-    def expire_project(self, pid: str, caused_by: Actor, end_date: date) -> str:
-        """The platform's automatic step once a project's end date has passed."""
-        with self._tx() as conn:
-            state = self._move_project(conn, pid, ProjectAction.EXPIRE, {Group.PLATFORM})
-            audit.append(conn, audit.SYSTEM, "project.expire", f"project:{pid}",
-                         {"end_date": str(end_date), "state": state},
-                         on_behalf_of=caused_by.name)  # fmt: skip
         return state
 
     def project(self, pid: str) -> ProjectRecord | None:
@@ -615,7 +646,8 @@ class ControlPlane:
                                       .order_by(decisions.c.id))
             )  # fmt: skip
         return ProjectRecord(
-            p.project_id, p.title, p.purpose, p.lay_summary, p.applicant, p.status,
+            p.project_id, p.title, p.purpose, p.lay_summary, p.applicant,
+            _effective(p.status, p.end_date),
             p.start_date, p.end_date, members, ds, decs,
         )  # fmt: skip
 
@@ -669,7 +701,7 @@ class ControlPlane:
             audit.append(
                 conn, permit.actor.name, "airlock.create", f"request:{request_id}",
                 {"project": pid, "title": title, "state": OUTPUT_REQUEST.initial, "round": 1,
-                 "files": {f.name: f.sha256 for f in files},
+                 "files": {f.name: [f.output, f.status, f.sha256] for f in files},
                  "outcomes": {f.output: f.status for f in files}},
             )  # fmt: skip
 
@@ -749,11 +781,11 @@ class ControlPlane:
                 done = conn.execute(
                     update(output_files).where(output_files.c.request_id == rid,
                                                output_files.c.name == file.name)
-                    .values(sha256=file.sha256)
+                    .values(sha256=file.sha256, status=file.status)
                 ).rowcount  # fmt: skip
                 if not done:
                     raise RefusedError(f"request {rid} has no output file {file.name}")
-                audited |= {"file": file.name, "sha256": file.sha256}
+                audited |= {"file": file.name, "sha256": file.sha256, "status": file.status}
             moved = conn.execute(
                 update(output_requests).where(output_requests.c.request_id == rid,
                                               output_requests.c.state == r.state)

@@ -15,17 +15,19 @@ reaches the platform through the portal and its API, which run this same facade.
 from __future__ import annotations
 
 import os
+import re
 from datetime import date
 from pathlib import Path
 from typing import Any
 
-from justicelink.control import Actor, ControlPlane, Permit, Resource, ensure
+from justicelink.control import USERNAME, Actor, ControlPlane, Permit, Resource, ensure
 from justicelink.formats import RefusedError
 from justicelink.platform import credentials
 from justicelink.platform.home import Home
 from justicelink.witness import Witness
 
 SIGN_IN_HOURS = 12.0
+TOKEN_ID = re.compile(r"^[0-9a-f]{16}$")
 
 
 def open_control_plane(home: Home) -> ControlPlane:
@@ -159,24 +161,26 @@ class Platform:
         rec = self.cp.project(project_id)
         if rec is None:
             raise RefusedError(f"no project {project_id}")
-        if rec.expired(self.today):
-            self.cp.expire_project(project_id, self.actor, rec.end_date)
-            rec = self.cp.project(project_id)
-            assert rec is not None
-        return rec.resource()
+        return rec.resource()  # its state today (expired after the end date); nothing written
 
     def request_resource(self, request_id: str) -> Resource:
         req = self.cp.request(request_id)
         if req is None:
             raise RefusedError(f"no output request {request_id}")
-        self.project_resource(req.project_id)  # applies expiry
         proj = self.cp.project(req.project_id)
         assert proj is not None
         return req.resource(proj)
 
     def token_resource(self, token_id: str) -> Resource:
+        if not TOKEN_ID.match(token_id):
+            raise RefusedError("a token id is 16 hexadecimal digits (the part after 'jl_')")
         t = self.cp.token(token_id)
         return Resource.token(token_id, t.username if t else None)
 
     def user_resource(self, username: str) -> Resource:
+        if not USERNAME.match(username):
+            raise RefusedError(
+                "a user name is 2-32 characters: lower-case letters, digits, '.', '_' or '-', "
+                "starting with a letter"
+            )
         return Resource.user(username)

@@ -18,7 +18,7 @@ from justicelink.control import Permit, Resource
 from justicelink.crypto import ZoneKeys, load_recipient
 from justicelink.formats import RefusedError
 from justicelink.platform.verbs import Namespace, verb
-from justicelink.specs import load_spec
+from justicelink.specs import available_specs, load_spec
 
 _SUBMISSION = re.compile(r"^[A-Z][A-Z0-9]{1,15}-\d{8}-[0-9a-f]{8}$")
 
@@ -38,6 +38,13 @@ def _folder(given: str | Path, inbox: Path) -> Path:
     return Path(given) if isinstance(given, Path) or Path(given).is_dir() else inbox
 
 
+def known_dataset(name: str) -> str:
+    """A dataset named by one of the shipped specs (never a path to a file)."""
+    if name not in available_specs():
+        raise RefusedError(f"no such dataset; the datasets are {', '.join(available_specs())}")
+    return name
+
+
 def has_people(dataset: str) -> bool:
     return any(t.is_person_table for t in load_spec(dataset).tables)
 
@@ -49,21 +56,27 @@ class Catalogue(Namespace):
 
     @verb("catalogue.read")
     def dictionary(self, permit: Permit, dataset: str) -> list[dict[str, str]]:
-        return bank.dictionary(dataset)
+        return bank.dictionary(known_dataset(dataset))
 
     @verb("catalogue.read")
     def columns(
         self, permit: Permit, dataset: str, tables: list[str] | None = None
     ) -> dict[str, list[str]]:
         """Every bank column of a dataset's latest version (for an application asking for all)."""
-        v = bank.latest(self.p.home.bank, dataset)
+        v = bank.latest(self.p.home.bank, known_dataset(dataset))
         if v is None:
             raise RefusedError(f"the bank holds no {dataset}")
+        unknown = [t for t in (tables or []) if t not in v.tables]
+        if unknown:
+            raise RefusedError(
+                f"{dataset} version {v.version} has {len(unknown)} table(s) not in its catalogue; "
+                f"its tables are {', '.join(v.tables)}"
+            )
         return {t: pq.read_schema(v.table_path(t)).names for t in (tables or v.tables)}
 
 
 class Provider(Namespace):
-    @verb("provider.deliver", lambda p, dataset, **_: Resource.dataset(dataset))
+    @verb("provider.deliver", lambda p, dataset, **_: Resource.dataset(known_dataset(dataset)))
     def deliver(self, permit: Permit, dataset: str, extract: Path) -> provider.SplitResult:
         """Split an extract and deliver the sealed files to the linkage and bank inboxes."""
         home = self.p.home

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -63,7 +64,15 @@ class Home:
 
     @property
     def home_id(self) -> str:
-        return str(json.loads(self.marker.read_text())["home_id"])
+        return str(self._marker()["home_id"])
+
+    def _marker(self) -> dict:
+        try:
+            marker = json.loads(self.marker.read_text())
+        except (OSError, ValueError):
+            return {}
+        ok = isinstance(marker, dict) and isinstance(marker.get("home_id"), str)
+        return marker if ok and re.fullmatch(r"[0-9a-f]{32}", marker["home_id"]) else {}
 
     @classmethod
     def create(cls, root: Path) -> Home:
@@ -101,8 +110,5 @@ class Home:
         return home
 
     def is_home(self) -> bool:
-        try:
-            marker = json.loads(self.marker.read_text())
-        except (OSError, ValueError):
-            return False
+        marker = self._marker()
         return marker.get("format") == HOME_FORMAT and (self.witness / "witness.pub").is_file()

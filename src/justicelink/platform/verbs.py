@@ -4,7 +4,8 @@ The wrapper resolves the resource from the call's arguments, asks the permission
 (``Platform.ensure``) before the method body runs, and hands the body the resulting permit. A
 refusal anywhere in the verb (the permission check, the state machine, a rule in a zone) is
 audited as ``<action>.refused`` with its reason, and nothing else is written; an unexpected
-error is audited as ``<action>.failed``. ``VERBS`` lists every bound method, so a test can check
+error is audited as ``<action>.failed``. A successful read (an action registered with
+``reads=True``) is audited here; every other verb records what it did itself. ``VERBS`` lists every bound method, so a test can check
 that every public facade method has one.
 """
 
@@ -48,6 +49,7 @@ def verb(
     acts on (default: the home)."""
     if action not in ACTIONS:
         raise ValueError(f"{action} is not a registered action")
+    reads = ACTIONS[action].reads
 
     def deco(fn: Callable[Concatenate[S, Permit, P], R]) -> Callable[Concatenate[S, P], R]:
         sig = inspect.signature(fn)
@@ -65,7 +67,10 @@ def verb(
                 res = resource(p, **named) if resource else Resource.home()
                 obj = res.name
                 permit = p.ensure(action, res)
-                return fn(self, permit, *args, **kwargs)
+                out = fn(self, permit, *args, **kwargs)
+                if reads:  # a read changes nothing, so the facade records it here
+                    p.record(action, obj)
+                return out
             except JusticelinkError as exc:
                 if not getattr(exc, "audited", False):
                     p.record(f"{action}.refused", obj, reason=safe_reason(exc))

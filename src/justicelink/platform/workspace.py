@@ -15,7 +15,17 @@ from justicelink import projects
 from justicelink.control import Permit
 from justicelink.formats import JusticelinkError, project_schema, workspace_schema
 from justicelink.platform.verbs import Namespace, safe_reason, verb
-from justicelink.workspace import ProjectSession
+from justicelink.workspace import DB_ERROR, ProjectSession
+
+
+def query_reason(exc: BaseException) -> str:
+    """Why a query was refused, for the audit log. DuckDB's messages can quote data (a cast
+    error names the value, ``error()`` returns any text), so only the kind of database error is
+    kept; the platform's own refusals quote no data and are kept whole."""
+    text = safe_reason(exc)
+    if text.startswith(DB_ERROR):
+        return DB_ERROR + text[len(DB_ERROR) :].split(":")[0].strip()
+    return text
 
 
 class WorkspaceSession:
@@ -82,7 +92,7 @@ class Workspace(Namespace):
             table = session.query(sql)
         except JusticelinkError as exc:
             self.p.record("workspace.query.refused", obj, sql_sha256=digest,
-                          reason=safe_reason(exc))  # fmt: skip
+                          reason=query_reason(exc))  # fmt: skip
             exc.audited = True  # type: ignore[attr-defined]
             raise
         self.p.record("workspace.query", obj, sql_sha256=digest, rows=table.num_rows)

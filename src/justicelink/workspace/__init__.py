@@ -1,5 +1,5 @@
 """Workspace zone: researchers query their project's views inside the platform."""
 
-from justicelink.workspace.session import ProjectSession, QueryRefused, SessionLimits
+from justicelink.workspace.session import DB_ERROR, ProjectSession, QueryRefused, SessionLimits
 
-__all__ = ["ProjectSession", "QueryRefused", "SessionLimits"]
+__all__ = ["DB_ERROR", "ProjectSession", "QueryRefused", "SessionLimits"]

@@ -35,6 +35,9 @@ ALLOWED_STATEMENTS = frozenset(
 )
 
 
+DB_ERROR = "query refused: "  # how a refusal passing on DuckDB's own error begins
+
+
 class QueryRefused(JusticelinkError):
     pass
 
@@ -57,17 +60,25 @@ class ProjectSession:
         self.limits = limits or SessionLimits()
         if not Path(store).is_file():
             raise QueryRefused(f"project {project_id} has not been provisioned")
-        self.con = duckdb.connect(
-            str(workspace),
-            config={
-                "autoinstall_known_extensions": "false",
-                "autoload_known_extensions": "false",
-                "allow_community_extensions": "false",
-                "memory_limit": self.limits.memory_limit,
-                "threads": str(self.limits.threads),
-                "temp_directory": str(Path(workspace).parent / ".spill"),
-            },
-        )
+        try:
+            self.con = duckdb.connect(
+                str(workspace),
+                config={
+                    "autoinstall_known_extensions": "false",
+                    "autoload_known_extensions": "false",
+                    "allow_community_extensions": "false",
+                    "memory_limit": self.limits.memory_limit,
+                    "threads": str(self.limits.threads),
+                    "temp_directory": str(Path(workspace).parent / ".spill"),
+                },
+            )
+        except duckdb.IOException as exc:
+            if "lock" not in str(exc).lower():
+                raise
+            raise QueryRefused(
+                f"project {project_id}'s workspace is in use by another session; close it (or "
+                "wait for its query to end) and try again"
+            ) from None
         self.con.execute(f"ATTACH '{store}' AS \"{project_schema(project_id)}\" (READ_ONLY)")
         self.con.execute("SET enable_external_access = false")
         self.con.execute("SET lock_configuration = true")
@@ -76,7 +87,7 @@ class ProjectSession:
         try:
             statements = duckdb.extract_statements(sql)
         except duckdb.Error as exc:
-            raise QueryRefused(f"query refused: {_first_line(exc)}") from exc
+            raise QueryRefused(f"{DB_ERROR}{_first_line(exc)}") from exc
         if not statements:
             raise QueryRefused("empty query")
         for st in statements:
@@ -115,7 +126,7 @@ class ProjectSession:
                 f"the query ran longer than {self.limits.timeout_s:g} s and was stopped"
             ) from exc
         except duckdb.Error as exc:
-            raise QueryRefused(f"query refused: {_first_line(exc)}") from exc
+            raise QueryRefused(f"{DB_ERROR}{_first_line(exc)}") from exc
         finally:
             timer.cancel()
 
