@@ -40,6 +40,7 @@ from justicelink.control.service import (
     Review,
     TokenRecord,
     UserRecord,
+    check_username,
 )
 
 __all__ = [
@@ -77,6 +78,7 @@ __all__ = [
     "UserRecord",
     "Verification",
     "allowed",
+    "check_username",
     "ensure",
     "permissions_markdown",
     "role_scopes",

@@ -70,6 +70,16 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+def check_username(name: str) -> str:
+    """The one rule for user names (so a typed identifier never becomes an audited object)."""
+    if not USERNAME.match(name):
+        raise RefusedError(
+            "a user name is 2-32 characters: lower-case letters, digits, '.', '_' or '-', "
+            "starting with a letter"
+        )
+    return name
+
+
 def _terms(app: Application) -> dict[str, Any]:
     """What an application grants, as the audit log records it (and `verify` replays)."""
     return {"title": app.title, "start_date": str(app.start_date), "end_date": str(app.end_date),
@@ -276,11 +286,7 @@ class ControlPlane:
         self, conn: Connection, actor: str, username: str, role: str, display_name: str,
         password: str | None, **details: Any,
     ) -> None:  # fmt: skip
-        if not USERNAME.match(username):
-            raise RefusedError(
-                "a user name is 2-32 characters: lower-case letters, digits, '.', '_' or '-', "
-                "starting with a letter"
-            )
+        check_username(username)
         try:
             r = parse_role(role)
             pw_hash = auth.hash_password(password) if password is not None else None

@@ -20,7 +20,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from justicelink.control import USERNAME, Actor, ControlPlane, Permit, Resource, ensure
+from justicelink.control import Actor, ControlPlane, Permit, Resource, check_username, ensure
 from justicelink.formats import RefusedError
 from justicelink.platform import credentials
 from justicelink.platform.home import Home
@@ -74,9 +74,7 @@ class Platform:
         home; nothing else creates one."""
         home = Home.create(root)
         witness = Witness.create(home.witness)
-        cp = ControlPlane.open(
-            home.control, witness, url=os.environ.get("JUSTICELINK_CONTROL_URL") or None
-        )
+        cp = open_control_plane(home)
         try:
             cp.bootstrap_admin(admin, display_name, password)
             cp.record(f"user:{admin}", "home.init", "home", witness_key=witness.public_key_hex)
@@ -178,9 +176,4 @@ class Platform:
         return Resource.token(token_id, t.username if t else None)
 
     def user_resource(self, username: str) -> Resource:
-        if not USERNAME.match(username):
-            raise RefusedError(
-                "a user name is 2-32 characters: lower-case letters, digits, '.', '_' or '-', "
-                "starting with a letter"
-            )
-        return Resource.user(username)
+        return Resource.user(check_username(username))
