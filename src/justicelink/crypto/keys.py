@@ -18,6 +18,7 @@ from justicelink.formats import RefusedError
 IDENTITY_FILE = "age-identity.txt"
 RECIPIENT_FILE = "age-recipient.txt"
 PRF_KEY_FILE = "prf.key"
+AT_REST_KEY_FILE = "at-rest.key"  # DuckDB encryption of the zone's files (crypto.at_rest)
 
 
 def _write_secret(path: Path, text: str) -> None:
@@ -69,4 +70,15 @@ class ZoneKeys:
         path = self.folder / PRF_KEY_FILE
         if not path.exists():
             raise RefusedError(f"the {self.zone} zone has no PRF key at {path}")
+        return bytes.fromhex(path.read_text(encoding="ascii").strip())
+
+    def at_rest_key(self, *, create: bool = False) -> bytes:
+        """The 256-bit key the zone's files are encrypted under at rest (``crypto.at_rest``).
+
+        ``create`` makes it on first use (by the code that writes the zone's files)."""
+        path = self.folder / AT_REST_KEY_FILE
+        if not path.exists():
+            if not create:
+                raise RefusedError(f"the {self.zone} zone has no at-rest key at {path}")
+            _write_secret(path, secrets.token_hex(32))
         return bytes.fromhex(path.read_text(encoding="ascii").strip())
