@@ -216,7 +216,7 @@ def test_missing_and_extra_columns(world, zones, tmp_path: Path) -> None:
         tmp_path, world, lambda L: L.__setitem__(0, L[0].replace('"ETHNICITY"', '"ETHNIC"'))
     )
     with pytest.raises(
-        InputError, match=r"missing columns \['ETHNICITY'\]; unexpected columns \['ETHNIC'\]"
+        InputError, match=r"missing columns \['ETHNICITY'\]; unexpected fields at positions \[8\]"
     ) as info:
         _split(zones, src, tmp_path / "out")
     assert info.value.row == 0

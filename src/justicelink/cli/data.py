@@ -144,6 +144,8 @@ def provider_split(
         rows.append((name, info["rows"], nulls, invalid))
     emit(["table", "rows", "nulls", "invalid identifiers set to null"], rows, None)
     say(f"submission {res.submission_id}: {res.identifiers_rows:,} identifier rows -> {out}")
+    for warning in res.report.get("warnings", []):
+        say(f"warning: {warning}")
 
 
 @provider_app.command("deliver")

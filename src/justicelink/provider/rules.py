@@ -7,13 +7,12 @@ file, row and column. Normalisers turn provider formats into the interchange for
 from __future__ import annotations
 
 from justicelink.provider.read import MAX_FIELD_CHARS
-from justicelink.specs import Column
+from justicelink.specs import Column, bounds
 
 SEX_MALE = ("M", "MALE", "1")
 SEX_FEMALE = ("F", "FEMALE", "2")
 SEX_UNKNOWN = ("U", "UNKNOWN", "9", "0", "I", "INDETERMINATE", "X")
 POSTCODE_RE = "[A-Z]{1,2}[0-9][A-Z0-9]?[0-9][A-Z]{2}"
-FORMULA_RE = "^([=+@\t\r]|-[^0-9.])"
 
 
 def q(name: str) -> str:
@@ -45,29 +44,19 @@ def checks(col: Column, typed: str | None = None) -> list[tuple[str, str]]:
     """(reason, SQL predicate true on a bad row) for one column.
 
     ``typed`` names an already computed typed value (see ``typed_expr``), so parsing happens once.
+    Content values are then held to the spec's bounds (``specs.bounds``: the same checks the bank
+    repeats at load).
     """
     c = q(col.name)
-    first = f"left({c}, 1)"
     out = [
         (
             f"field longer than {MAX_FIELD_CHARS:,} characters",
             f"strlen({c}) > {MAX_FIELD_CHARS} AND length({c}) > {MAX_FIELD_CHARS}",
         ),
     ]
-    if col.cls == "content" and col.type == "string":
-        # only free-standing text travels as it is: identifiers are normalised to letters and
-        # digits, typed values must parse, native keys never leave the provider
-        out.append(
-            (
-                "value starts like a spreadsheet formula (=, +, @, - or a control character); "
-                "refused to protect whoever opens the file",
-                f"{first} IN ('=', '+', '@', chr(9), chr(13)) OR "
-                f"({first} = '-' AND regexp_matches({c}, '{FORMULA_RE}'))",
-            )
-        )
     if col.required:
         out.append(("required value is missing", f"{c} IS NULL OR trim({c}) = ''"))
-    if col.codes is not None:
+    if col.codes is not None and col.cls != "content":
         out.append(
             (
                 f"value is not in the spec's code list ({', '.join(col.codes)})",
@@ -87,6 +76,10 @@ def checks(col: Column, typed: str | None = None) -> list[tuple[str, str]]:
         out.append(("not a whole number", f"{c} IS NOT NULL AND {parsed} IS NULL"))
     elif col.type == "decimal":
         out.append(("not a number", f"{c} IS NOT NULL AND {parsed} IS NULL"))
+    if col.cls == "content" and col.type == "string":
+        out += bounds.value_checks(col, stored_text(col))
+    elif col.cls in ("content", "identifier") and col.type != "string" and parsed:
+        out += bounds.value_checks(col, parsed)
     if col.role == "sex":
         allowed = SEX_MALE + SEX_FEMALE + SEX_UNKNOWN
         out.append(
@@ -96,6 +89,11 @@ def checks(col: Column, typed: str | None = None) -> list[tuple[str, str]]:
             )
         )
     return out
+
+
+def stored_text(col: Column) -> str:
+    """How a content string is stored: trimmed of spaces, an empty value missing."""
+    return f"nullif(trim({q(col.name)}), '')"
 
 
 def derived_from(col: Column, typed: dict[str, str]) -> str:

@@ -173,6 +173,11 @@ class _TableSplitter:
             }
             for c in self.inputs
         }
+        # dates that should not precede another (an event before the date of birth): counted
+        # and reported, not refused: either date may be the wrong one, and both stay as given
+        self.order_checked = [c for c in self.inputs if c.not_before and c.type == "date"]
+        for col in self.order_checked:
+            self.report[col.name][f"before_{col.not_before}"] = 0
         self.rows = 0
         self.content = _ParquetSink(pool)
         self.uniques = [c for c in table.by_class("native_key") if c.unique]
@@ -209,7 +214,7 @@ class _TableSplitter:
                 )
                 outer.append(f"trim({q(col.name)}) AS {q('rk_' + col.name)}")
             elif col.cls == "content":
-                value = self.typed.get(col.name) or f"nullif(trim({q(col.name)}), '')"
+                value = self.typed.get(col.name) or rules.stored_text(col)
                 outer.append(f"{value} AS {q('c_' + col.name)}")
             elif col.cls == "derived":
                 outer.append(f"{rules.derived_from(col, self.typed)} AS {q('c_' + col.name)}")
@@ -220,6 +225,9 @@ class _TableSplitter:
                     helpers, norm = rules.identifier_staged(col, f"h_{col.name}_")
                     inner += [f"{e} AS {q(n)}" for n, e in helpers.items()]
                     outer.append(f"{norm} AS {q('id_' + col.name)}")
+        for col in self.order_checked:
+            before = f"{self.typed[col.name]} < {self.typed[col.not_before]}"  # type: ignore[index]
+            outer.append(f"coalesce({before}, false) AS {q('nb_' + col.name)}")
         if self.checks:
             case = " ".join(f"WHEN {pred} THEN {i}" for i, (_, _, pred) in enumerate(self.checks))
             outer.append(f"CASE {case} END AS __fail")
@@ -240,6 +248,10 @@ class _TableSplitter:
         )
 
     def _count(self, batch: pa.RecordBatch, staged: pa.Table) -> None:
+        for col in self.order_checked:
+            key = f"before_{col.not_before}"
+            found = pc.sum(staged.column("nb_" + col.name)).as_py() or 0
+            self.report[col.name][key] = int(self.report[col.name][key]) + found
         for c in self.report:
             raw = batch.column(batch.schema.get_field_index(c))
             self.report[c]["nulls"] = int(self.report[c]["nulls"]) + raw.null_count
@@ -404,6 +416,13 @@ def split(
                 "rows": splitter.rows,
                 "columns": splitter.report,
             }
+            for col in splitter.order_checked:
+                n = int(splitter.report[col.name][f"before_{col.not_before}"])
+                if n:
+                    report.setdefault("warnings", []).append(
+                        f"{table.name}: {n:,} row(s) where {col.name} is before {col.not_before} "
+                        "(kept as given; check the extract)"
+                    )
             buf = splitter.content.finish()
             assert splitter.content.schema is not None
             content[content_file_name(table.bank_table)] = (

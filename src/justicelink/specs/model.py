@@ -16,6 +16,15 @@ IDENTIFIER_ROLES = ("nhs_number", "forename", "surname", "dob", "sex", "postcode
 TYPES = ("string", "integer", "decimal", "date")
 DERIVATIONS = {"age_years": 2, "week_of": 1}
 _NAME = re.compile(r"^[A-Z][A-Z0-9_]*$")
+# Bounds every content value is held to (specs.bounds turns them into checks). A content string
+# needs a code list, or a pattern and a maximum length: no free text reaches the bank.
+NAMED_PATTERNS = {
+    # names of places, courts, order types: letters, digits and plain punctuation
+    "label": r"[A-Za-z0-9][A-Za-z0-9 '(),./&-]*",
+}
+DATE_MIN = "1900-01-01"  # default earliest date of any date column
+DATE_MAX = "today"  # default latest: nothing dated in the future
+_ISO = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 @dataclass(frozen=True)
@@ -33,6 +42,18 @@ class Column:
     derive: str | None = None
     args: tuple[str, ...] = ()
     description: str = ""
+    max_length: int | None = None
+    pattern: str | None = None  # a regular expression, or a name in NAMED_PATTERNS
+    min: str | float | None = None  # dates: ISO date or "today"; numbers: a number
+    max: str | float | None = None
+    not_before: str | None = None  # a date column of the table this date should not precede
+
+    @property
+    def regex(self) -> str | None:
+        """The full-match regular expression of ``pattern`` (a named one resolved)."""
+        if self.pattern is None:
+            return None
+        return NAMED_PATTERNS.get(self.pattern, self.pattern)
 
     @property
     def out_name(self) -> str:
@@ -109,7 +130,8 @@ def _column(raw: dict, table: str, source: str) -> Column:
     where = f"table {table}, column {raw.get('name', '?')}"
     known = {
         "name", "class", "type", "required", "unique", "role", "identity", "out", "codes",
-        "formats", "derive", "args", "description",
+        "formats", "derive", "args", "description", "max_length", "pattern", "min", "max",
+        "not_before",
     }  # fmt: skip
     extra = set(raw) - known
     if extra:
@@ -133,6 +155,44 @@ def _column(raw: dict, table: str, source: str) -> Column:
     if cls == "derived" and (derive not in DERIVATIONS or len(args) != DERIVATIONS[derive]):
         raise _fail(source, f"{where}: derived columns need derive in {sorted(DERIVATIONS)}")
     codes = raw.get("codes")
+    pattern = raw.get("pattern")
+    max_length = raw.get("max_length")
+    if max_length is not None and (not isinstance(max_length, int) or max_length < 1):
+        raise _fail(source, f"{where}: max_length must be a positive whole number")
+    if pattern is not None:
+        try:
+            re.compile(NAMED_PATTERNS.get(pattern, pattern))
+        except re.error as exc:
+            raise _fail(source, f"{where}: pattern is not a regular expression ({exc})") from None
+    if (
+        cls == "content"
+        and typ == "string"
+        and codes is None
+        and (pattern is None or max_length is None)
+    ):
+        raise _fail(
+            source,
+            f"{where}: a content string needs a code list, or a pattern and a max_length "
+            "(no unbounded text reaches the bank)",
+        )
+    lo, hi = raw.get("min"), raw.get("max")
+    for bound in (lo, hi):
+        if bound is None:
+            continue
+        if typ == "date" and not (
+            bound == "today" or (isinstance(bound, str) and _ISO.match(bound))
+        ):
+            raise _fail(source, f'{where}: a date bound is YYYY-MM-DD or "today"')
+        if typ in ("integer", "decimal") and not isinstance(bound, int | float):
+            raise _fail(source, f"{where}: a numeric bound is a number")
+        if typ == "string":
+            raise _fail(source, f"{where}: min and max apply to dates and numbers")
+    if typ == "date":
+        lo = DATE_MIN if lo is None else lo
+        hi = DATE_MAX if hi is None else hi
+    not_before = raw.get("not_before")
+    if not_before is not None and typ != "date":
+        raise _fail(source, f"{where}: not_before applies to date columns")
     return Column(
         name=name,
         cls=cls,
@@ -147,6 +207,11 @@ def _column(raw: dict, table: str, source: str) -> Column:
         derive=derive,
         args=args,
         description=str(raw.get("description", "")),
+        max_length=max_length,
+        pattern=pattern,
+        min=lo,
+        max=hi,
+        not_before=not_before,
     )
 
 
@@ -174,6 +239,8 @@ def parse_spec(text: bytes, source: str) -> DatasetSpec:
             for a in c.args:
                 if a not in names:
                     raise _fail(source, f"table {name}, column {c.name}: unknown argument {a}")
+            if c.not_before is not None and c.not_before not in names:
+                raise _fail(source, f"table {name}, column {c.name}: unknown not_before column")
         table = Table(
             name=name,
             bank_table=t.get("bank_table", name),
