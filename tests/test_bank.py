@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import replace
 from pathlib import Path
 
@@ -10,7 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from justicelink import bank
-from justicelink.crypto import load_recipient, open_sealed, seal_folder
+from justicelink.crypto import ZoneKeys, load_recipient, open_sealed, seal_folder
 from justicelink.formats import RefusedError, content_file_name
 from justicelink.linkage import load_register, run_submission
 from justicelink.provider import split
@@ -91,12 +92,17 @@ def test_identifier_column_is_refused(submission, zones, tmp_path: Path) -> None
         ("CF10 1AB", "full postcodes"),
         ("14/03/2010", "full dates"),
         ("2010-03-14", "full dates"),
+        # inside a longer value, not only as the whole value
+        ("Cardiff court ref 401 023 2137", "NHS numbers"),
+        ("Court (4010232137)", "NHS numbers"),
+        ("Court near CF10 1AB Cardiff", "full postcodes"),
+        ("Court, seen 2010-03-14", "full dates"),
     ],
 )
 def test_identifier_values_in_content_are_refused(
-    submission, zones, tmp_path: Path, value: str, what: str
+    fresh, tmp_path: Path, value: str, what: str
 ) -> None:
-    content, alf = submission
+    zones, content, alf, bank_dir = fresh
 
     def smuggle(tables) -> None:
         name = content_file_name("CAFCASS_INCIDENT")
@@ -109,8 +115,8 @@ def test_identifier_values_in_content_are_refused(
 
     forged = _reseal(content, zones, tmp_path, smuggle)
     with pytest.raises(RefusedError, match=f"look like {what}"):
-        bank.load(forged, alf, _bank_dir(zones), refresh_date="20250101")
-    assert not (_bank_dir(zones) / "datasets" / "CAFW" / "20250101").exists()
+        bank.load(forged, alf, bank_dir, refresh_date="20250101")
+    assert not (bank_dir / "datasets" / "CAFW" / "20250101").exists()
 
 
 def test_alf_file_must_cover_every_record(submission, zones, tmp_path: Path) -> None:
@@ -143,3 +149,99 @@ def test_dictionary_comes_from_the_spec() -> None:
     cols = {r["column"] for r in rows}
     assert {"ALF_E", "MAT_ALF_E", "WOB", "CHILD_ID_E", "MAT_AGE", "BIRTH_WEIGHT"} <= cols
     assert not {"NHS_NUMBER", "DOB", "MAT_DOB", "POSTCODE"} & cols
+
+
+@pytest.fixture(scope="module")
+def built(world, tmp_path_factory):
+    """One submission for the module's refusal tests (each gets a fresh bank with its keys)."""
+    root = tmp_path_factory.mktemp("bank-hostile")
+    zs = {z: ZoneKeys.create(root / z, z) for z in ("provider", "linkage", "bank")}
+    lk, bk = zs["linkage"], zs["bank"]
+    load_register(world.register_dir, lk.folder.parent, lk.prf_key())
+    split(
+        load_spec("CAFW"), world.extracts["CAFW"], root / "sub",
+        linkage_recipient=load_recipient(lk.recipient), bank_recipient=load_recipient(bk.recipient),
+        provider_key=zs["provider"].prf_key(),
+    )  # fmt: skip
+    run = run_submission(root / "sub" / "linkage", lk.folder.parent, load_recipient(bk.recipient))
+    return zs, root / "sub" / "bank", run.outbox
+
+
+@pytest.fixture()
+def fresh(built, tmp_path: Path):
+    zs, content, alf = built
+    bank_dir = tmp_path / "bank"
+    shutil.copytree(zs["bank"].folder, bank_dir / "keys")
+    return zs, content, alf, bank_dir
+
+
+SWALLOWED = "X\nE1,4010232137,MARI,FOWLER,1950-01-05,F,SY8 7RG,2014-01-24,2,24Z\nE2,..."
+
+
+@pytest.mark.parametrize(
+    "value,reason",
+    [
+        (SWALLOWED, "control or invisible"),  # the red team's swallowed rows
+        ("A" * 101, "longer than the spec allows"),
+        ("=HYPERLINK(1)", "formula"),
+        ("\u00a0=1", "formula"),
+        ("Court\u202e", "control or invisible"),
+        ("Court; DROP", "form the spec declares"),
+    ],
+)
+def test_bank_repeats_the_splits_bounds(fresh, tmp_path: Path, value: str, reason: str) -> None:
+    """Defence in depth: a content file that did not come through the split (forged, or split
+    by a broken version) is held to the spec's bounds again; the refusal quotes no value."""
+    zones, content, alf, bank_dir = fresh
+
+    def smuggle(tables) -> None:
+        name = content_file_name("CAFCASS_INCIDENT")
+        t = tables[name][1]
+        i = t.column_names.index("CAP_COURTIDNAME")
+        values = t.column(i).to_pylist()
+        values[7] = value
+        tables[name] = ("CAFCASS_INCIDENT", t.set_column(i, "CAP_COURTIDNAME", pa.array(values)))
+
+    forged = _reseal(content, zones, tmp_path, smuggle)
+    with pytest.raises(RefusedError, match=reason) as info:
+        bank.load(forged, alf, bank_dir, refresh_date="20250101")
+    assert "1 value(s) outside the spec" in str(info.value)
+    assert "4010232137" not in str(info.value) and "FOWLER" not in str(info.value)
+    assert not (bank_dir / "datasets" / "CAFW" / "20250101").exists()
+
+
+def test_bank_refuses_a_content_column_of_the_wrong_type(fresh, tmp_path) -> None:
+    zones, content, alf, bank_dir = fresh
+
+    def as_text(tables) -> None:
+        name = content_file_name("CAFCASS_APPLICATION")
+        t = tables[name][1]
+        i = t.column_names.index("CAP_ISSUEDATE")
+        tables[name] = (
+            "CAFCASS_APPLICATION",
+            t.set_column(i, "CAP_ISSUEDATE", t.column(i).cast(pa.string())),
+        )
+
+    forged = _reseal(content, zones, tmp_path, as_text)
+    with pytest.raises(RefusedError, match="CAP_ISSUEDATE is VARCHAR, the spec says DATE"):
+        bank.load(forged, alf, bank_dir, refresh_date="20250101")
+
+
+def test_killed_load_leftovers_are_swept(fresh) -> None:
+    """A load killed mid-way leaves a .tmp- folder (its lock free, or no lock at all if old);
+    the next load of the dataset removes it."""
+    import os
+    import time
+
+    _, content, alf, bank_dir = fresh
+    ds = bank_dir / "datasets" / "CAFW"
+    ds.mkdir(parents=True)
+    dead = ds / ".tmp-20250101-deadbeef"
+    dead.mkdir()
+    (dead / "CAFCASS_ALF.parquet").write_bytes(b"partial")
+    (ds / ".tmp-20250101-deadbeef.lock").write_text("")
+    old = ds / ".tmp-20240101-0ldf0lde"
+    old.mkdir()
+    os.utime(old, (time.time() - 7200, time.time() - 7200))
+    bank.load(content, alf, bank_dir, refresh_date="20250101")
+    assert sorted(p.name for p in ds.iterdir()) == ["20250101"]

@@ -32,6 +32,7 @@ from justicelink.formats import (
     atomic_dir,
     content_file_name,
     status_in,
+    sweep_stale,
 )
 from justicelink.specs import load_spec
 from justicelink.specs.model import alf_prefix, system_id_column
@@ -86,6 +87,7 @@ def load(
         )
     version = _refresh_date(refresh_date)
     final = Path(bank_dir) / "datasets" / spec.dataset / version
+    sweep_stale(final.parent, unheld=True)  # what killed loads of this dataset left behind
     if final.exists():
         raise RefusedError(
             f"{spec.dataset} already has a refresh dated {version}; versions are never "

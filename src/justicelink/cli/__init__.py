@@ -38,8 +38,10 @@ def main(
     ] = False,
 ) -> None:
     """justicelink: secure, anonymised linkage for family-justice research."""
+    from justicelink.formats import private_files
     from justicelink.logsetup import quiet_libraries
 
+    private_files()
     quiet_libraries()
 
 

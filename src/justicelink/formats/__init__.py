@@ -6,7 +6,13 @@ bank's description of what it holds) and in ``docs/interchange.md``, with the ru
 each other.
 """
 
-from justicelink.formats.atomic import atomic_dir, write_json_atomic
+from justicelink.formats.atomic import (
+    atomic_dir,
+    held_tmpdir,
+    private_files,
+    sweep_stale,
+    write_json_atomic,
+)
 from justicelink.formats.audit_chain import GENESIS, AuditEntry, check_chain, entry_hash
 from justicelink.formats.errors import InputError, JusticelinkError, RefusedError
 from justicelink.formats.holdings import BankDataset, BankTable, BankVersion
@@ -73,12 +79,15 @@ __all__ = [
     "check_chain",
     "content_file_name",
     "entry_hash",
+    "held_tmpdir",
+    "private_files",
     "project_schema",
     "sha256_bytes",
     "sha256_file",
     "sql_columns",
     "status_in",
     "status_list",
+    "sweep_stale",
     "workspace_schema",
     "write_json_atomic",
 ]

@@ -8,15 +8,15 @@ extension): system_id, person_id, alf_sts_cd, alf_mtch_pct, match_weight, plus `
 
 from __future__ import annotations
 
+import contextlib
 import os
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import duckdb
 
-from justicelink.formats import MATCH_COLUMNS, InputError
+from justicelink.formats import MATCH_COLUMNS, InputError, held_tmpdir, sweep_stale
 from justicelink.linkage.cascade import run_cascade
 from justicelink.linkage.probabilistic import save_model
 
@@ -117,8 +117,9 @@ def match_files(
     truth: Path | None = None,
 ) -> MatchResult:  # fmt: skip
     register, records, out = Path(register), Path(records), Path(out)
-    spill = out.parent / f".tmp-match-{uuid.uuid4().hex[:8]}"
-    spill.mkdir(parents=True)
+    sweep_stale(out.parent)  # spills of runs that were killed
+    held = contextlib.ExitStack()
+    spill = held.enter_context(held_tmpdir(out.parent, "match"))
     con = duckdb.connect(config={"memory_limit": memory_limit, "temp_directory": str(spill)})
     try:
         _load(con, register, "reg", ("person_id",))
@@ -182,6 +183,5 @@ def match_files(
         return MatchResult(out, result.counts, result.model, result.pairs)
     finally:
         con.close()
-        import shutil
 
-        shutil.rmtree(spill, ignore_errors=True)
+        held.close()

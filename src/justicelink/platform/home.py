@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from justicelink.crypto import ZoneKeys
-from justicelink.formats import RefusedError
+from justicelink.formats import RefusedError, private_files
 
 MARKER = ".justicelink-home"
 HOME_FORMAT = "justicelink.home/1"
@@ -77,6 +77,7 @@ class Home:
     @classmethod
     def create(cls, root: Path) -> Home:
         """Make the folders and zone keys of a new home (``Platform.init`` does the rest)."""
+        private_files()
         home = cls(Path(root))
         if home.root.exists() and any(home.root.iterdir()):
             raise RefusedError(
@@ -101,6 +102,7 @@ class Home:
 
     @classmethod
     def open(cls, root: Path) -> Home:
+        private_files()
         home = cls(Path(root))
         if not home.is_home():
             raise RefusedError(

@@ -117,6 +117,7 @@ def _header(path: Path, encoding: str, delimiter: str) -> list[str]:
     try:
         fields = next(csv.reader([first], delimiter=delimiter, strict=True))
     except (csv.Error, StopIteration):
+        count_records(str(path), [head], delimiter)  # the strict scan says what is wrong
         raise InputError("the header is not a valid CSV line", file=str(path), row=0) from None
     return [h.strip() for h in fields]
 
@@ -279,14 +280,15 @@ def find_table_file(input_path: Path, table: str, single: bool) -> Path:
     p = Path(input_path)
     if p.is_symlink():
         raise InputError("the input is a symbolic link; give the file itself", file=str(p))
-    if p.is_file():
+    if not p.exists():
+        raise InputError("no such file or folder", file=str(p))
+    if not p.is_dir():
+        check_input_file(p)
         if not single and _table_of(p) != table:
             raise InputError(
                 f"a folder is needed: this dataset has several tables ({table} ...)", file=str(p)
             )
         return p
-    if not p.is_dir():
-        raise InputError("no such file or folder", file=str(p))
     for ext in TABLE_SUFFIXES:
         for cand in (p / f"{table}{ext}", p / f"{table}{ext.upper()}"):
             if cand.is_file() or cand.is_symlink():

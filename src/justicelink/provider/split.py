@@ -10,10 +10,10 @@ split succeeds.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import secrets
 import shutil
-import tempfile
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -39,6 +39,8 @@ from justicelink.formats import (
     Manifest,
     atomic_dir,
     content_file_name,
+    held_tmpdir,
+    sweep_stale,
 )
 from justicelink.provider import rules
 from justicelink.provider.read import BATCH_ROWS, find_table_file, iter_table_file
@@ -389,7 +391,9 @@ def split(
     created = datetime.now(UTC)
     submission_id = f"{spec.dataset}-{created:%Y%m%d}-{secrets.token_hex(4)}"
     out.parent.mkdir(parents=True, exist_ok=True)
-    spill = Path(tempfile.mkdtemp(prefix=".tmp-split-spill-", dir=out.parent))
+    sweep_stale(out.parent)  # spills of splits that were killed (their lock is free)
+    held = contextlib.ExitStack()
+    spill = held.enter_context(held_tmpdir(out.parent, "split-spill"))
     con = duckdb.connect(
         config={"memory_limit": memory_limit, "temp_directory": str(spill), "threads": "2"}
     )
@@ -468,7 +472,7 @@ def split(
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
         con.close()
-        shutil.rmtree(spill, ignore_errors=True)
+        held.close()
     return SplitResult(
         out=out,
         submission_id=submission_id,
