@@ -545,3 +545,44 @@ def test_stale_spill_of_a_killed_split_is_cleaned(world, base_rows, zones, tmp_p
         assert live.exists()
     finally:
         os.close(fd)
+
+
+def _cli_split(zones, src: Path, out: Path):
+    from typer.testing import CliRunner
+
+    from justicelink.cli import app
+
+    return CliRunner().invoke(
+        app,
+        ["provider", "split", "--spec", "EDDS", "--input", str(src), "--out", str(out),
+         "--linkage-recipient", zones["linkage"].recipient,
+         "--bank-recipient", zones["bank"].recipient,
+         "--provider-dir", str(zones["provider"].folder.parent)],
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("out", ["/proc/x", "/proc/self/x", "/dev/null/x"])
+def test_an_output_folder_that_cannot_be_written(out, base_rows, zones, tmp_path) -> None:
+    """An --out under /proc (or below a device) is a clean refusal (exit 2), no traceback."""
+    d = tmp_path / "in"
+    d.mkdir()
+    src = write()(lambda rows: _csv(rows))(base_rows, d)
+    res = _cli_split(zones, src, Path(out))
+    assert res.exit_code == 2, res.output
+    assert "cannot write the output folder" in res.output
+    assert "Traceback" not in res.output
+
+
+def test_cli_split_prints_warnings_and_refusals_without_values(base_rows, zones, tmp_path) -> None:
+    d = tmp_path / "in"
+    d.mkdir()
+    rows = _set(_set(base_rows, 110, "DOB", "2024-12-30"), 110, "ADMIN_ARR_DT", "2020-01-01")
+    src = write()(lambda _: _csv(rows))(base_rows, d)
+    ok = _cli_split(zones, src, tmp_path / "ok")
+    assert ok.exit_code == 0, ok.output
+    assert "warning: EDDS: 1 row(s) where ADMIN_ARR_DT is before DOB" in ok.output
+    bad = write("EDDS.csv")(lambda _: _csv(base_rows, header=None))
+    (d / "EDDS.csv").unlink()
+    res = _cli_split(zones, bad(base_rows, d), tmp_path / "bad")
+    assert res.exit_code == 2 and "does not look like a header" in res.output
+    assert not {v for v in _identifier_values(base_rows) if v in res.output.upper()}

@@ -390,10 +390,16 @@ def split(
             raise InputError("output folder already exists and is not empty", file=str(out))
     created = datetime.now(UTC)
     submission_id = f"{spec.dataset}-{created:%Y%m%d}-{secrets.token_hex(4)}"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    sweep_stale(out.parent)  # spills of splits that were killed (their lock is free)
     held = contextlib.ExitStack()
-    spill = held.enter_context(held_tmpdir(out.parent, "split-spill"))
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        sweep_stale(out.parent)  # spills of splits that were killed (their lock is free)
+        spill = held.enter_context(held_tmpdir(out.parent, "split-spill"))
+    except OSError as exc:
+        raise InputError(
+            f"cannot write the output folder here ({exc.strerror or type(exc).__name__})",
+            file=str(out),
+        ) from None
     con = duckdb.connect(
         config={"memory_limit": memory_limit, "temp_directory": str(spill), "threads": "2"}
     )
