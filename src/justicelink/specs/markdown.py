@@ -44,8 +44,16 @@ def specs_markdown() -> str:
                     rules.append(f"role {c.role}" + (f" ({c.identity})" if c.identity else ""))
                 if c.codes is not None:
                     rules.append("codes: " + ", ".join(c.codes))
+                if c.pattern is not None:
+                    rules.append(f"pattern `{c.regex}`")
+                if c.max_length is not None:
+                    rules.append(f"at most {c.max_length} characters")
                 if c.type == "date":
                     rules.append("formats: " + ", ".join(c.formats))
+                if c.min is not None or c.max is not None:
+                    rules.append(f"from {c.min or '—'} to {c.max or '—'}")
+                if c.not_before:
+                    rules.append(f"reported if before {c.not_before}")
                 if c.derive:
                     rules.append(f"{c.derive}({', '.join(c.args)})")
                 output = "—" if c.cls in ("identifier", "drop") else f"`{c.out_name}`"
