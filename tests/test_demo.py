@@ -288,3 +288,14 @@ def test_force_never_deletes_a_foreign_folder(tmp_path: Path) -> None:
     with pytest.raises(RefusedError, match="not a justicelink home"):
         prepare_home(tmp_path, force=True)
     assert (tmp_path / "precious.txt").read_text() == "keep"
+
+
+def test_the_home_is_owner_only(demo_home: Path) -> None:
+    """Every file and folder of a home is its owner's alone (umask 077 at every entry point):
+    stores, workspaces, bank Parquet, control.db, reports, keys."""
+    loose = [
+        str(p.relative_to(demo_home))
+        for p in [demo_home, *demo_home.rglob("*")]
+        if not p.is_symlink() and p.stat().st_mode & 0o077
+    ]
+    assert not loose, f"{len(loose)} path(s) readable by others, e.g. {loose[:5]}"
