@@ -113,6 +113,9 @@ def test_bank_load_survives_sigkill(loaded) -> None:
     subprocess.run([sys.executable, "-c", LOAD, *args], check=True, capture_output=True)
     _check_bank(root, first_digest)
     assert [v.version for v in bank.versions(root / "bank")] == ["20250101", "20250201"]
+    # what the killed loads left behind was swept by the load that followed
+    left = [p.name for p in (root / "bank" / "datasets" / "WLGP").iterdir()]
+    assert not [n for n in left if n.startswith(".tmp-")], left
 
 
 PROVISION = (
@@ -157,3 +160,36 @@ def test_provisioning_survives_sigkill(loaded) -> None:
     assert interrupted > 0
     subprocess.run([sys.executable, "-c", PROVISION, *args], check=True, capture_output=True)
     check()
+
+
+SPLIT = (
+    "import sys; from pathlib import Path; from justicelink.crypto import ZoneKeys, load_recipient; "
+    "from justicelink.provider import split; from justicelink.specs import load_spec; "
+    "r = Path(sys.argv[3]); k = {z: ZoneKeys.open(r / z, z) for z in ('provider', 'linkage', 'bank')}; "
+    "split(load_spec('WLGP'), Path(sys.argv[1]), Path(sys.argv[2]), "
+    "linkage_recipient=load_recipient(k['linkage'].recipient), "
+    "bank_recipient=load_recipient(k['bank'].recipient), provider_key=k['provider'].prf_key(), "
+    "batch_rows=20_000)"
+)
+
+
+def test_split_survives_sigkill_and_sweeps_its_spill(world, loaded) -> None:
+    """A split killed at many points leaves no output; the next split removes the spill
+    folders the killed ones left and succeeds."""
+    root = loaded["root"]
+    outbox = root / "outbox"
+    outbox.mkdir()
+    args = [str(world.extracts["WLGP"]), str(outbox / "sub"), str(root)]
+    full = _timed(SPLIT, args)
+    shutil.rmtree(outbox / "sub")
+    interrupted = 0
+    for i in range(5):
+        if not _run_and_kill(SPLIT, args, after=0.5 + (full - 0.5) * i / 5):
+            interrupted += 1
+            assert not (outbox / "sub").exists(), "a killed split published its output"
+        elif (outbox / "sub").exists():
+            shutil.rmtree(outbox / "sub")
+    assert interrupted, "no split was actually interrupted"
+    subprocess.run([sys.executable, "-c", SPLIT, *args], check=True, capture_output=True)
+    assert (outbox / "sub" / "bank").is_dir()
+    assert [p.name for p in outbox.iterdir()] == ["sub"]
