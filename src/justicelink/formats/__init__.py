@@ -9,7 +9,7 @@ each other.
 from justicelink.formats.atomic import atomic_dir, write_json_atomic
 from justicelink.formats.audit_chain import GENESIS, AuditEntry, check_chain, entry_hash
 from justicelink.formats.errors import InputError, JusticelinkError, RefusedError
-from justicelink.formats.holdings import BankDataset, BankTable, BankVersion
+from justicelink.formats.holdings import BankDataset, BankTable, BankVersion, TableSource
 from justicelink.formats.layout import (
     ALF_FILE_COLUMNS,
     ALF_FILE_NAME,
@@ -69,6 +69,7 @@ __all__ = [
     "OutputFile",
     "ProjectGrant",
     "RefusedError",
+    "TableSource",
     "atomic_dir",
     "check_chain",
     "content_file_name",
