@@ -279,6 +279,11 @@ def test_a_workspace_from_before_encryption_is_encrypted_on_provision(
         _session(root)
     provision(home.grant, held, root / "projects")
     assert b"Swansea saved table" not in ws.read_bytes()
+    # a crash after the copy but before project.json: the next provisioning sees it encrypted
+    info = json.loads(meta.read_text())
+    del info["at_rest"]
+    meta.write_text(json.dumps(info))
+    provision(home.grant, held, root / "projects")
     with _session(root) as s:
         assert s.query("SELECT note, n FROM saved").to_pylist() == [
             {"note": "Swansea saved table", "n": 7}

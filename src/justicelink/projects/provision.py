@@ -78,6 +78,7 @@ class _Item:
     bank_table: str
     version: str
     source: TableSource  # read through the bank (its files are encrypted under its key)
+    schema: pa.Schema  # the bank table's columns (source.schema(), read once)
     columns: list[str]
     keyed: dict[str, str]  # keyed column -> key domain (alf, or nk_<DATASET>)
     name: str
@@ -114,14 +115,15 @@ def _plan(grant: ProjectGrant, held: dict[str, BankDataset], pins: dict[str, str
                     f"{ds}.{bank_table}: columns {blocked} are identifiers; projects receive "
                     "WOB, not dates of birth, and LSOA, not postcodes (minimisation)"
                 )
-            available_cols = table.source.schema().names
+            schema = table.source.schema()
+            available_cols = schema.names
             unknown = [c for c in columns if c not in available_cols]
             if unknown:
                 raise RefusedError(
                     f"{ds}.{bank_table} has no columns {unknown}; approval names columns the bank does not hold"
                 )
             plan.append(
-                _Item(ds, bank_table, version, table.source, list(columns), {c: d for c, d in _keyed_columns(ds, bank_table).items() if c in columns},
+                _Item(ds, bank_table, version, table.source, schema, list(columns), {c: d for c, d in _keyed_columns(ds, bank_table).items() if c in columns},
                       table_name(ds, bank_table, version), table.distinct)
             )  # fmt: skip
     return plan
@@ -130,10 +132,9 @@ def _plan(grant: ProjectGrant, held: dict[str, BankDataset], pins: dict[str, str
 def _rekeyed(item: _Item, prf: IntPRF) -> tuple[pa.RecordBatchReader, list[RefusedError]]:
     """The approved columns of one bank table, batch by batch, keyed columns re-keyed; and a
     list that receives the reason if a batch cannot be re-keyed."""
-    available = item.source.schema()
     fields = []
     for c in item.columns:
-        field = available.field(c)
+        field = item.schema.field(c)
         if c in item.keyed:
             if not pa.types.is_integer(field.type):
                 raise RefusedError(

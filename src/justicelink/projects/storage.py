@@ -69,17 +69,20 @@ def connect(spill: Path | None = None) -> duckdb.DuckDBPyConnection:
 
 def create_workspace(path: Path, alias: str, key: bytes, *, encrypted: bool) -> None:
     """Make the project's workspace an encrypted database: a new, empty one if there is none;
-    one written before decision 0008 (``encrypted`` false) is copied, table by table, into an
-    encrypted file that takes its place."""
+    one written before decision 0008 is copied, table by table, into an encrypted file that
+    takes its place. ``encrypted`` (``project.json`` says so) skips the check, so provisioning
+    does not wait for a session that holds the workspace."""
     path.parent.mkdir(parents=True, exist_ok=True)
     if path.exists() and encrypted:
         return
     con = connect(path.parent / ".tmp-spill")
     try:
-        if not path.exists():
-            at_rest.attach(con, path, alias, key)
+        try:  # creates it if absent; one already encrypted (a crash before project.json) stays
+            at_rest.attach(con, path, alias, key, read_only=path.exists())
             con.execute(f'DETACH "{alias}"')
             return
+        except at_rest.NotEncrypted:
+            pass
         tmp = path.with_name(f".tmp-{path.name}")
         tmp.unlink(missing_ok=True)
         try:
