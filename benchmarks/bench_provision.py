@@ -20,18 +20,16 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 CHILD = """
 import json, resource, sys, time
 from pathlib import Path
-from justicelink.bank import describe
+from justicelink.bank import describe, read_schema
 from justicelink.formats import ProjectGrant
 from justicelink.projects import provision
-import pyarrow.parquet as pq
 import pandas, pyarrow.dataset  # noqa: F401  DuckDB's Arrow scan imports both on first use (0.4 s)
 tmp, ds, table = Path(sys.argv[1]), sys.argv[2], sys.argv[3]
-cols = pq.read_schema(tmp / "bank" / "datasets" / ds / "20260101" / f"{table}.parquet").names
+cols = read_schema(tmp / "bank", ds, "20260101", table).names
 grant = ProjectGrant(project_id="0042", title="bench", datasets={ds: {table: cols}})
 t = time.perf_counter()
 p = provision(grant, [describe(tmp / "bank", ds)], tmp / "projects")
@@ -66,7 +64,21 @@ def make_bank(root: Path, shape: str, rows: int) -> tuple[str, str]:
             "ARRIVAL_MODE": rng.choice(np.array(["1", "2"]), rows), "DIAG_CD_1": rng.choice(np.array(["14A", "03A"]), rows),
             "AVAIL_FROM_DT": np.full(rows, np.datetime64("2026-01-01")),
         })  # fmt: skip
-    pq.write_table(t, folder / f"{table}.parquet", compression="zstd")
+    # written as the bank writes its tables: DuckDB-encrypted Parquet under the bank's key
+    import duckdb
+
+    from justicelink.crypto import ZoneKeys, at_rest
+
+    key = ZoneKeys.create(root / "bank", "bank", prf=False).at_rest_key(create=True)
+    con = duckdb.connect()
+    at_rest.enable(con)
+    at_rest.add_parquet_key(con, "bank", key)
+    con.register("t", t)
+    con.execute(
+        f"COPY t TO '{folder / f'{table}.parquet'}' "
+        f"(FORMAT parquet, COMPRESSION zstd, {at_rest.parquet_write_options('bank')})"
+    )
+    con.close()
     keyed = ["LOCAL_NUM_E", "PRAC_CD_E"] if shape == "events" else ["ALF_E", "ATTENDANCE_ID_E"]
     distinct = {c: len(np.unique(t.column(c).to_numpy())) for c in keyed}  # as the bank records
     (folder / "version.json").write_text(

@@ -15,8 +15,9 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
 
-from justicelink.crypto import ZoneKeys, open_sealed
+from justicelink.crypto import ZoneKeys, at_rest, open_sealed
 from justicelink.formats import RefusedError
+from justicelink.projects import at_rest_key
 from justicelink.specs import available_specs, load_spec
 
 TEXT_SUFFIXES = {".json", ".html", ".csv", ".txt", ".md", ".log"}
@@ -82,11 +83,29 @@ def _content_vocabulary() -> set[str]:
     return vocab
 
 
-def _relations(con: duckdb.DuckDBPyConnection, path: Path) -> list[tuple[str, str]]:
+def _bank_parquet(path: Path) -> str:
+    """A bank table, read with the bank's key (registered by ``_with_keys``)."""
+    return f"read_parquet('{path}', {at_rest.parquet_read_options('bank')})"
+
+
+def _with_keys(home: Path) -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect()
+    at_rest.add_parquet_key(con, "bank", ZoneKeys.open(home / "bank", "bank").at_rest_key())
+    return con
+
+
+def _relations(con: duckdb.DuckDBPyConnection, path: Path, home: Path) -> list[tuple[str, str]]:
+    """Every table of a bank Parquet file or a project database, opened with its zone's key."""
     if path.suffix == ".parquet":
-        return [(path.name, f"read_parquet('{path}')")]
+        return [(path.name, _bank_parquet(path))]
     alias = f"db{abs(hash(str(path)))}"
-    con.execute(f"ATTACH '{path}' AS {alias} (READ_ONLY)")
+    where = path.relative_to(home / "projects").parts
+    if where[0] == ".withdrawn":  # a withdrawn workspace: its key is kept apart
+        keys = home / "projects" / ".withdrawn-keys" / where[1]
+        key = ZoneKeys(keys, "withdrawn").at_rest_key()
+    else:
+        key = at_rest_key(home / "projects", where[0])
+    at_rest.attach(con, path, alias, key, read_only=True)
     rows = con.execute(
         f"SELECT table_name FROM duckdb_tables() WHERE database_name = '{alias}'"
     ).fetchall()
@@ -104,7 +123,7 @@ def test_no_identifier_reaches_bank_projects_or_airlock(demo_home: Path) -> None
         for c in t.columns
         if c.type == "date" and c.cls == "content"
     }
-    con = duckdb.connect()
+    con = _with_keys(demo_home)
     con.register("nhs_ids", pa.table({"v": sorted(ids["nhs"])}))
     con.register("postcode_ids", pa.table({"v": sorted(ids["postcode"])}))
     con.register("name_ids", pa.table({"v": sorted(ids["name"] - vocab)}))
@@ -114,7 +133,7 @@ def test_no_identifier_reaches_bank_projects_or_airlock(demo_home: Path) -> None
             if not path.is_file() or "keys" in path.parts:
                 continue
             if path.suffix in (".parquet", ".duckdb"):
-                for name, rel in _relations(con, path):
+                for name, rel in _relations(con, path, demo_home):
                     scanned_tables += 1
                     for col, typ, *_ in con.execute(f"DESCRIBE SELECT * FROM {rel}").fetchall():
                         where = f"{zone}/{name}.{col}"
@@ -154,9 +173,10 @@ def test_alf_pe_differs_between_projects_and_joins_within(demo_home: Path) -> No
     p1, p2 = sorted(demo["projects"])
     ver = demo["projects"][p1]["pins"]["CAFW"]
     nver = demo["projects"][p1]["pins"]["NCCH"]
-    con = duckdb.connect()
+    con = _with_keys(demo_home)
     for p in (p1, p2):
-        con.execute(f"ATTACH '{demo_home}/projects/{p}/store/SAIL{p}V.duckdb' AS s{p} (READ_ONLY)")
+        store = demo_home / "projects" / p / "store" / f"SAIL{p}V.duckdb"
+        at_rest.attach(con, store, f"s{p}", at_rest_key(demo_home / "projects", p), read_only=True)
     a = {
         r[0]
         for r in con.execute(
@@ -173,7 +193,7 @@ def test_alf_pe_differs_between_projects_and_joins_within(demo_home: Path) -> No
     assert not a & b, "the same ALF_PE appears in two projects"
     # same people underneath: the bank ALF maps one to one onto each project's ALF_PE
     bank_alf = con.execute(
-        f"SELECT count(DISTINCT ALF_E) FROM read_parquet('{demo_home}/bank/datasets/CAFW/{ver}/CAFCASS_ALF.parquet')"
+        f"SELECT count(DISTINCT ALF_E) FROM {_bank_parquet(demo_home / 'bank/datasets/CAFW' / ver / 'CAFCASS_ALF.parquet')}"
     ).fetchone()[0]
     assert bank_alf == len(a)
     # within project 1, Cafcass children join to their birth records, and mothers too
@@ -190,7 +210,7 @@ def test_alf_pe_differs_between_projects_and_joins_within(demo_home: Path) -> No
 
     k1 = ZoneKeys.open(demo_home / "projects" / p1, "project").prf_key()
     k2 = ZoneKeys.open(demo_home / "projects" / p2, "project").prf_key()
-    src = f"read_parquet('{demo_home}/bank/datasets/CAFW/{ver}/CAFCASS_ALF.parquet')"
+    src = _bank_parquet(demo_home / "bank/datasets/CAFW" / ver / "CAFCASS_ALF.parquet")
     bank_alfs = [
         r[0] for r in con.execute(f"SELECT ALF_E FROM {src} WHERE ALF_E IS NOT NULL").fetchall()
     ]

@@ -7,16 +7,16 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import duckdb
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
 import pytest
 
-from justicelink.bank import describe
-from justicelink.crypto import IntPRF, ZoneKeys, int_prf_python
+from justicelink.bank import describe, open_table
+from justicelink.crypto import IntPRF, ZoneKeys, at_rest, int_prf_python
 from justicelink.crypto.prf import CollisionError
 from justicelink.formats import ProjectGrant, RefusedError
-from justicelink.projects import Provisioned, provision, store_path
+from justicelink.projects import Provisioned, at_rest_key, provision, store_path
 
 VERSION = "20260101"
 
@@ -24,9 +24,18 @@ VERSION = "20260101"
 def _write(bank: Path, ds: str, tables: dict[str, pa.Table], *, record: bool = True) -> None:
     folder = bank / "datasets" / ds / VERSION
     folder.mkdir(parents=True)
+    key = ZoneKeys.create(bank, "bank").at_rest_key(create=True)
+    con = duckdb.connect()
+    at_rest.enable(con)
+    at_rest.add_parquet_key(con, "bank", key)
     distinct = {}
     for name, t in tables.items():
-        pq.write_table(t, folder / f"{name}.parquet")
+        con.register("t", t)  # written as the bank writes: encrypted under its key
+        con.execute(
+            f"COPY t TO '{folder / f'{name}.parquet'}' "
+            f"(FORMAT parquet, {at_rest.parquet_write_options('bank')})"
+        )
+        con.unregister("t")
         distinct[name] = {
             c: len(set(t.column(c).drop_null().to_pylist()))
             for c in t.column_names
@@ -75,6 +84,10 @@ def _bank(root: Path, *, record: bool = True) -> Path:
     return bank
 
 
+def _bank_rows(bank: Path, ds: str, table: str) -> pa.Table:
+    return open_table(bank, ds, VERSION, table).read_all()
+
+
 def _provision(grant: ProjectGrant, bank: Path, projects: Path, **kw: bool) -> Provisioned:
     """As the platform does it: the bank describes what it holds, provisioning reads that."""
     return provision(grant, [describe(bank, ds) for ds in grant.datasets], projects, **kw)
@@ -95,11 +108,12 @@ def _grant() -> ProjectGrant:
 
 
 def _store_rows(path: Path, table: str) -> pa.Table:
-    import duckdb
-
-    con = duckdb.connect(str(path), read_only=True)
+    """The store is encrypted under the project's at-rest key: read it with that key."""
+    projects, pid = path.parents[2], path.parents[1].name
+    con = duckdb.connect()
     try:
-        return con.execute(f'SELECT * FROM "{table}"').arrow().read_all()
+        at_rest.attach(con, path, "store", at_rest_key(projects, pid), read_only=True)
+        return con.execute(f'SELECT * FROM store."{table}"').arrow().read_all()
     finally:
         con.close()
 
@@ -109,7 +123,7 @@ def test_pseudonyms_follow_the_reference_per_domain(tmp_path: Path, record: bool
     bank = _bank(tmp_path, record=record)
     p = _provision(_grant(), bank, tmp_path / "projects")
     key = ZoneKeys.open(tmp_path / "projects" / "0077", "project").prf_key()
-    spell_src = pq.read_table(bank / "datasets/PEDW" / VERSION / "SPELL.parquet")
+    spell_src = _bank_rows(bank, "PEDW", "SPELL")
     spell = _store_rows(p.store, f"PEDW_SPELL_{VERSION}")
     assert spell.column_names == ["ALF_PE", "ALF_STS_CD", "SPELL_NUM_PE", "ADMIS_DT"]
     want = {
@@ -177,7 +191,7 @@ def test_many_batches_and_any_column_order(tmp_path: Path, monkeypatch: pytest.M
     )
     p = _provision(grant, bank, tmp_path / "projects")
     key = ZoneKeys.open(tmp_path / "projects" / "0079", "project").prf_key()
-    src = pq.read_table(bank / "datasets/EDDS" / VERSION / "EDDS.parquet").to_pylist()
+    src = _bank_rows(bank, "EDDS", "EDDS").to_pylist()
     got = _store_rows(p.store, f"EDDS_EDDS_{VERSION}")
     assert got.column_names == ["DIAG_CD_1", "ATTENDANCE_ID_PE", "ALF_PE"]
     want = {
@@ -234,8 +248,10 @@ def test_the_bank_describes_its_versions_tables_and_recorded_counts(tmp_path: Pa
     assert [v.version for v in pedw.versions] == [VERSION]
     assert sorted(pedw.versions[0].tables) == ["DIAG", "SPELL"]
     spell = pedw.versions[0].tables["SPELL"]
-    assert spell.path == bank / "datasets" / "PEDW" / VERSION / "SPELL.parquet"
-    recorded = json.loads((spell.path.parent / "version.json").read_text())["distinct"]["SPELL"]
+    assert spell.source.schema().names == ["ALF_E", "ALF_STS_CD", "SPELL_NUM_E", "ADMIS_DT"]
+    assert spell.source.batches(["ALF_E"], 64).read_all().num_rows == 500
+    folder = bank / "datasets" / "PEDW" / VERSION
+    recorded = json.loads((folder / "version.json").read_text())["distinct"]["SPELL"]
     assert spell.distinct == recorded
     assert describe(bank, "WLGP").versions == ()
 

@@ -16,14 +16,13 @@ import time
 from pathlib import Path
 
 import duckdb
-import pyarrow.parquet as pq
 import pytest
 
 from justicelink import bank
-from justicelink.crypto import load_recipient
+from justicelink.crypto import at_rest, load_recipient
 from justicelink.formats import ProjectGrant
 from justicelink.linkage import load_register, run_submission
-from justicelink.projects import provision, store_path
+from justicelink.projects import at_rest_key, provision, store_path
 from justicelink.provider import split
 from justicelink.specs import load_spec
 
@@ -87,7 +86,7 @@ def _check_bank(root: Path, first_digest: dict[str, str]) -> None:
     for v in bank.versions(root / "bank"):
         info = v.info
         for table, rows in info["rows"].items():
-            assert pq.read_metadata(v.table_path(table)).num_rows == rows, (
+            assert bank.count_rows(root / "bank", v.dataset, v.version, table) == rows, (
                 f"partial table in {v.version}"
             )
     assert _digest(root / "bank" / "datasets" / "WLGP" / "20250101") == first_digest
@@ -130,7 +129,7 @@ PROVISION = (
 def test_provisioning_survives_sigkill(loaded) -> None:
     root = loaded["root"]
     tables = {
-        t: pq.read_schema(loaded["first"].folder / f"{t}.parquet").names
+        t: bank.read_schema(root / "bank", "WLGP", "20250101", t).names
         for t in loaded["first"].rows
     }
     grant = ProjectGrant(project_id="0077", title="t", datasets={"WLGP": tables})
@@ -138,11 +137,13 @@ def test_provisioning_survives_sigkill(loaded) -> None:
     store = store_path(root / "projects", grant)
 
     def check() -> None:
-        con = duckdb.connect(str(store), read_only=True)
-        names = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+        con = duckdb.connect()
+        at_rest.attach(con, store, "s", at_rest_key(root / "projects", "0077"), read_only=True)
+        found = con.execute("SELECT table_name FROM duckdb_tables() WHERE database_name = 's'")
+        names = {r[0] for r in found.fetchall()}
         assert len(names) == len(tables), "a partial store is visible"
         for name in names:
-            n = con.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0]
+            n = con.execute(f'SELECT count(*) FROM s."{name}"').fetchone()[0]
             assert n == first.tables.get(name, n)
         con.close()
         json.loads((root / "projects" / "0077" / "project.json").read_text())

@@ -9,6 +9,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from justicelink.bank.tables import BankTableSource
 from justicelink.formats import ALF_FILE_COLUMNS, BankDataset, BankTable, BankVersion
 from justicelink.formats.atomic import TMP_PREFIX
 from justicelink.specs import load_spec
@@ -20,9 +21,6 @@ class DatasetVersion:
     version: str
     folder: Path
     info: dict
-
-    def table_path(self, bank_table: str) -> Path:
-        return self.folder / f"{bank_table}.parquet"
 
     @property
     def tables(self) -> list[str]:
@@ -53,8 +51,9 @@ def latest(bank_dir: Path, dataset: str) -> DatasetVersion | None:
 
 def describe(bank_dir: Path, dataset: str) -> BankDataset:
     """What the bank holds of ``dataset``, for zones that may not read the bank's folders:
-    every complete version, oldest first, with its table files and the distinct-id counts
-    recorded at load (``version.json``: ``distinct``; only whole numbers are passed on)."""
+    every complete version, oldest first, with a source for each table (read with the bank's
+    key, ``bank.tables``) and the distinct-id counts recorded at load (``version.json``:
+    ``distinct``; only whole numbers are passed on)."""
     described = []
     for v in versions(bank_dir, dataset):
         recorded = v.info.get("distinct", {})
@@ -62,7 +61,8 @@ def describe(bank_dir: Path, dataset: str) -> BankDataset:
         for path in sorted(v.folder.glob("*.parquet")):
             counts = recorded.get(path.stem, {})
             distinct = {c: n for c, n in counts.items() if type(n) is int}  # not a JSON true
-            tables[path.stem] = BankTable(path.stem, path, distinct)
+            source = BankTableSource(Path(bank_dir), dataset, v.version, path.stem)
+            tables[path.stem] = BankTable(path.stem, source, distinct)
         described.append(BankVersion(dataset, v.version, tables))
     return BankDataset(dataset, tuple(described))
 

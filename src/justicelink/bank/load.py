@@ -1,7 +1,7 @@
 """Bank load: content joined to the ALF file, the bank's key layer applied, one atomic refresh.
 
 Layout: ``bank/datasets/<DATASET>/<YYYYMMDD>/<BANK_TABLE>.parquet`` plus ``version.json``.
-A refresh is published by renaming a complete folder into place, so readers only ever see whole
+Each table is DuckDB-encrypted Parquet under the bank's at-rest key (``bank.tables``). A refresh is published by renaming a complete folder into place, so readers only ever see whole
 versions, and earlier versions are never touched.
 """
 
@@ -13,9 +13,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-import duckdb
-
 from justicelink.bank.guards import check_columns, check_values
+from justicelink.bank.tables import connect, copy_to
 from justicelink.crypto import (
     ZoneKeys,
     check_no_collisions,
@@ -94,7 +93,7 @@ def load(
             "overwritten (pass another --refresh-date)"
         )
     key = keys.prf_key()
-    con = duckdb.connect()
+    con = connect(bank_dir, create_key=True, write=True)
     con.register("alf_in", alf_tables[ALF_FILE_NAME])
     con.execute(
         f"CREATE TEMP TABLE alf AS SELECT *, {prf_sql(key, 'ALF_E')} AS BANK_ALF FROM alf_in"
@@ -162,7 +161,7 @@ def load(
                 c = f"{alf_prefix(identity)}ALF_E"
                 counts[c] = con.execute(f"SELECT count(DISTINCT {c}) FROM staged").fetchone()[0]  # type: ignore[index]
             distinct[table.bank_table] = counts
-            con.execute(f"COPY staged TO '{out}' (FORMAT parquet, COMPRESSION zstd)")
+            copy_to(con, "staged", out)
             rows[table.bank_table] = data.num_rows
         alf_rows = alf_tables[ALF_FILE_NAME].num_rows
         linked = con.execute(

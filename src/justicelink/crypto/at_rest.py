@@ -68,6 +68,30 @@ def _lit(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+class NotEncrypted(RefusedError):
+    """A file written before encryption at rest (decision 0008)."""
+
+
+def _run(con: duckdb.DuckDBPyConnection, sql: str, key_text: str, what: str) -> None:
+    """Execute ``sql``, which quotes ``key_text``: no error that leaves here carries the key
+    (DuckDB may echo the statement), and a wrong or missing key is a clear refusal."""
+    try:
+        con.execute(sql)
+    except duckdb.Error as exc:
+        text = str(exc).replace(key_text, "<key>")
+        lowered = text.lower()
+        if "is not encrypted" in lowered:
+            raise NotEncrypted(
+                f"{what} is not encrypted at rest (written before decision 0008)"
+            ) from None
+        if "wrong encryption key" in lowered or "aes tag" in lowered:
+            raise RefusedError(
+                f"{what} cannot be opened with this zone's at-rest key (a wrong key, or a file "
+                "of another zone)"
+            ) from None
+        raise type(exc)(text) from None
+
+
 def attach(
     con: duckdb.DuckDBPyConnection,
     path: Path,
@@ -76,17 +100,37 @@ def attach(
     *,
     read_only: bool = False,
 ) -> None:
-    """Attach the encrypted database ``path`` as ``alias`` (created if absent and writable)."""
-    options = [f"ENCRYPTION_KEY {_lit(_b64(key))}"]
+    """Attach the encrypted database ``path`` as ``alias`` (created if absent and writable).
+
+    A wrong key is a ``RefusedError``, a file written unencrypted ``NotEncrypted``; any other
+    DuckDB error (a lock held by another session, say) is DuckDB's, with the key scrubbed."""
+    key_text = _b64(key)
+    options = [f"ENCRYPTION_KEY {_lit(key_text)}"]
     if read_only:
         options.append("READ_ONLY")
     name = '"' + alias.replace('"', '""') + '"'
-    con.execute(f"ATTACH {_lit(str(path))} AS {name} ({', '.join(options)})")
+    sql = f"ATTACH {_lit(str(path))} AS {name} ({', '.join(options)})"
+    _run(con, sql, key_text, f"database {Path(path).name}")
+
+
+def read_error(exc: duckdb.Error, what: str) -> Exception:
+    """The refusal for a failed read of encrypted Parquet: a wrong key or an unencrypted file
+    named as such, DuckDB's other errors passed on."""
+    lowered = str(exc).lower()
+    if "aes tag" in lowered:
+        return RefusedError(
+            f"{what} cannot be opened with this zone's at-rest key (a wrong key, or a file of "
+            "another zone)"
+        )
+    if "is not encrypted" in lowered:
+        return NotEncrypted(f"{what} is not encrypted at rest (written before decision 0008)")
+    return exc
 
 
 def add_parquet_key(con: duckdb.DuckDBPyConnection, name: str, key: bytes) -> None:
     """Register ``key`` under ``name`` for ``parquet_write_options``/``parquet_read_options``."""
-    con.execute(f"PRAGMA add_parquet_key({_lit(name)}, {_lit(_b64(key))})")
+    key_text = _b64(key)
+    _run(con, f"PRAGMA add_parquet_key({_lit(name)}, {_lit(key_text)})", key_text, "the key")
 
 
 def parquet_write_options(name: str) -> str:

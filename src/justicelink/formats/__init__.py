@@ -15,7 +15,7 @@ from justicelink.formats.atomic import (
 )
 from justicelink.formats.audit_chain import GENESIS, AuditEntry, check_chain, entry_hash
 from justicelink.formats.errors import InputError, JusticelinkError, RefusedError
-from justicelink.formats.holdings import BankDataset, BankTable, BankVersion
+from justicelink.formats.holdings import BankDataset, BankTable, BankVersion, TableSource
 from justicelink.formats.layout import (
     ALF_FILE_COLUMNS,
     ALF_FILE_NAME,
@@ -75,6 +75,7 @@ __all__ = [
     "OutputFile",
     "ProjectGrant",
     "RefusedError",
+    "TableSource",
     "atomic_dir",
     "check_chain",
     "content_file_name",

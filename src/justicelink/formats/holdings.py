@@ -2,22 +2,38 @@
 
 The bank's folder layout is the bank's own: ``justicelink.bank.describe`` reads it and returns
 these descriptions, the composition layer hands them on (to provisioning), and no other zone
-walks the bank's folders.
+walks the bank's folders. Its files are encrypted under the bank's key (decision 0008), so a
+table is read only through the ``TableSource`` the bank gives with it: the bank opens the file
+with its key and hands over Arrow batches, never the key or the path.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
+from typing import Protocol
+
+import pyarrow as pa
+
+
+class TableSource(Protocol):
+    """One bank table as the bank lets another zone read it."""
+
+    def schema(self) -> pa.Schema:
+        """Every column of the table, with its Arrow type."""
+        ...
+
+    def batches(self, columns: Sequence[str], batch_rows: int) -> pa.RecordBatchReader:
+        """The named columns, streamed in batches of at most ``batch_rows`` rows."""
+        ...
 
 
 @dataclass(frozen=True)
 class BankTable:
-    """One table of one dataset version: its Parquet file and the bank's own id counts."""
+    """One table of one dataset version: how to read it and the bank's own id counts."""
 
     name: str  # bank table, e.g. "CAFCASS_ALF"
-    path: Path
+    source: TableSource = field(compare=False, repr=False)
     # keyed column (every *ALF_E and native key) -> distinct ids, counted by the bank at load;
     # empty when the version recorded none
     distinct: Mapping[str, int] = field(default_factory=dict)

@@ -11,8 +11,6 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-import pyarrow.parquet as pq
-
 from justicelink import bank, linkage, provider
 from justicelink.control import Permit, Resource
 from justicelink.crypto import ZoneKeys, load_recipient
@@ -72,7 +70,10 @@ class Catalogue(Namespace):
                 f"{dataset} version {v.version} has {len(unknown)} table(s) not in its catalogue; "
                 f"its tables are {', '.join(v.tables)}"
             )
-        return {t: pq.read_schema(v.table_path(t)).names for t in (tables or v.tables)}
+        home = self.p.home.bank
+        return {
+            t: bank.read_schema(home, dataset, v.version, t).names for t in (tables or v.tables)
+        }
 
 
 class Provider(Namespace):

@@ -15,7 +15,7 @@ from justicelink import projects
 from justicelink.control import Permit
 from justicelink.formats import JusticelinkError, project_schema, workspace_schema
 from justicelink.platform.verbs import Namespace, safe_reason, verb
-from justicelink.workspace import DB_ERROR, ProjectSession
+from justicelink.workspace import DB_ERROR, ProjectSession, QueryRefused
 
 
 def query_reason(exc: BaseException) -> str:
@@ -61,10 +61,14 @@ class Workspace(Namespace):
     @verb("workspace.open", lambda p, project_id: p.project_resource(project_id))
     def session(self, permit: Permit, project_id: str) -> WorkspaceSession:
         home = self.p.home
+        store = projects.store_path(home.projects, project_id)
+        if not store.is_file():
+            raise QueryRefused(f"project {project_id} has not been provisioned")
         s = ProjectSession(
             project_id,
-            projects.store_path(home.projects, project_id),
+            store,
             projects.workspace_path(home.projects, project_id),
+            key=projects.at_rest_key(home.projects, project_id),
         )
         self.p.record("workspace.open", f"project:{project_id}")
         return WorkspaceSession(self, project_id, s)

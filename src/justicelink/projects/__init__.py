@@ -1,10 +1,11 @@
-"""Projects zone: per-project stores under SAIL names, keyed with the project's own key."""
+"""Projects zone: per-project stores under SAIL names, keyed with the project's own key and
+encrypted at rest under another of its keys."""
 
 from justicelink.projects.naming import project_column, table_name
-from justicelink.projects.provision import (
-    Provisioned,
+from justicelink.projects.provision import Provisioned, provision
+from justicelink.projects.storage import (
+    at_rest_key,
     project_dir,
-    provision,
     store_path,
     withdraw,
     workspace_path,
@@ -12,6 +13,7 @@ from justicelink.projects.provision import (
 
 __all__ = [
     "Provisioned",
+    "at_rest_key",
     "project_column",
     "project_dir",
     "provision",

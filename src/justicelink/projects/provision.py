@@ -7,8 +7,10 @@ bank key), so the same person has different ids in different projects and one id
 project's datasets. Tables stream through in batches (``crypto.IntPRF``: one AES call per batch
 and column), then each key domain is checked for collisions. The store is rebuilt in a
 temporary file and swapped in whole. What the bank holds arrives as ``formats.BankDataset``
-descriptions (``bank.describe``, passed on by the composition layer): this zone never reads the
-bank's folder layout.
+descriptions (``bank.describe``, passed on by the composition layer), each table with the
+source the bank reads it through (its files are encrypted under the bank's key): this zone
+never reads the bank's folders. The store and the workspace are encrypted DuckDB databases
+under the project's own at-rest key (``keys/at-rest.key``, decision 0008).
 """
 
 from __future__ import annotations
@@ -23,18 +25,26 @@ from pathlib import Path
 
 import duckdb
 import pyarrow as pa
-import pyarrow.parquet as pq
 
-from justicelink.crypto import IntPRF, ZoneKeys, refuse_if_collided
+from justicelink.crypto import IntPRF, at_rest, refuse_if_collided
 from justicelink.formats import (
     BankDataset,
     ProjectGrant,
     RefusedError,
+    TableSource,
     project_schema,
-    workspace_schema,
     write_json_atomic,
 )
 from justicelink.projects.naming import project_column, table_name
+from justicelink.projects.storage import (
+    AT_REST,
+    connect,
+    create_workspace,
+    project_dir,
+    project_keys,
+    store_path,
+    workspace_path,
+)
 from justicelink.specs import available_specs, load_spec
 from justicelink.specs.model import alf_prefix
 
@@ -52,20 +62,6 @@ class Provisioned:
     pins: dict[str, str]
 
 
-def project_dir(projects_root: Path, project_id: str) -> Path:
-    return Path(projects_root) / project_id
-
-
-def store_path(projects_root: Path, grant_or_id: ProjectGrant | str) -> Path:
-    pid = grant_or_id if isinstance(grant_or_id, str) else grant_or_id.project_id
-    return project_dir(projects_root, pid) / "store" / f"{project_schema(pid)}.duckdb"
-
-
-def workspace_path(projects_root: Path, project_id: str) -> Path:
-    name = f"{workspace_schema(project_id)}.duckdb"
-    return project_dir(projects_root, project_id) / "workspace" / name
-
-
 def _keyed_columns(dataset: str, bank_table: str) -> dict[str, str]:
     """Keyed column -> key domain, from the spec: every ALF of the project shares one domain
     (so ALF_PE joins across datasets); each dataset's native keys share another."""
@@ -81,11 +77,16 @@ class _Item:
     dataset: str
     bank_table: str
     version: str
-    src: Path
+    source: TableSource  # read through the bank (its files are encrypted under its key)
+    schema: pa.Schema  # the bank table's columns (source.schema(), read once)
     columns: list[str]
     keyed: dict[str, str]  # keyed column -> key domain (alf, or nk_<DATASET>)
     name: str
     recorded: Mapping[str, int]  # keyed column -> distinct bank ids, as the bank counted at load
+
+    @property
+    def label(self) -> str:
+        return f"{self.dataset} {self.version} {self.bank_table}"
 
 
 def _identifier_names() -> set[str]:
@@ -108,21 +109,21 @@ def _plan(grant: ProjectGrant, held: dict[str, BankDataset], pins: dict[str, str
             table = bank_version.tables.get(bank_table) if bank_version else None
             if table is None:
                 raise RefusedError(f"{ds} version {version} has no table {bank_table}")
-            src = table.path
             blocked = [c for c in columns if c in forbidden]
             if blocked:
                 raise RefusedError(
                     f"{ds}.{bank_table}: columns {blocked} are identifiers; projects receive "
                     "WOB, not dates of birth, and LSOA, not postcodes (minimisation)"
                 )
-            available_cols = pq.read_schema(src).names
+            schema = table.source.schema()
+            available_cols = schema.names
             unknown = [c for c in columns if c not in available_cols]
             if unknown:
                 raise RefusedError(
                     f"{ds}.{bank_table} has no columns {unknown}; approval names columns the bank does not hold"
                 )
             plan.append(
-                _Item(ds, bank_table, version, src, list(columns), {c: d for c, d in _keyed_columns(ds, bank_table).items() if c in columns},
+                _Item(ds, bank_table, version, table.source, schema, list(columns), {c: d for c, d in _keyed_columns(ds, bank_table).items() if c in columns},
                       table_name(ds, bank_table, version), table.distinct)
             )  # fmt: skip
     return plan
@@ -131,21 +132,20 @@ def _plan(grant: ProjectGrant, held: dict[str, BankDataset], pins: dict[str, str
 def _rekeyed(item: _Item, prf: IntPRF) -> tuple[pa.RecordBatchReader, list[RefusedError]]:
     """The approved columns of one bank table, batch by batch, keyed columns re-keyed; and a
     list that receives the reason if a batch cannot be re-keyed."""
-    source = pq.ParquetFile(item.src)
     fields = []
     for c in item.columns:
-        field = source.schema_arrow.field(c)
+        field = item.schema.field(c)
         if c in item.keyed:
             if not pa.types.is_integer(field.type):
                 raise RefusedError(
-                    f"{item.src}: keyed column {c} is {field.type}, not a bank id (BIGINT)"
+                    f"{item.label}: keyed column {c} is {field.type}, not a bank id (BIGINT)"
                 )
             field = pa.field(project_column(c), pa.int64())
         fields.append(field)
     schema = pa.schema(fields)
 
     def batches() -> Iterator[pa.RecordBatch]:
-        for batch in source.iter_batches(batch_size=_BATCH_ROWS, columns=item.columns):
+        for batch in item.source.batches(item.columns, _BATCH_ROWS):
             arrays = []
             for i, c in enumerate(item.columns):
                 if c not in item.keyed:
@@ -158,7 +158,7 @@ def _rekeyed(item: _Item, prf: IntPRF) -> tuple[pa.RecordBatchReader, list[Refus
                     # which column failed without any value, and re-raise after the scan
                     failures.append(
                         RefusedError(
-                            f"{item.src}: column {c} could not be re-keyed ({type(exc).__name__}); "
+                            f"{item.label}: column {c} could not be re-keyed ({type(exc).__name__}); "
                             "bank ids must be 63-bit integers"
                         )
                     )
@@ -182,11 +182,15 @@ def _check_domains(con: duckdb.DuckDBPyConnection, plan: list[_Item], project_id
             sources.setdefault(item.keyed[c], []).append((item, c))
     for d, cols in sources.items():
         n_in = cols[0][0].recorded.get(cols[0][1]) if len(cols) == 1 else None
-        if n_in is None:
+        if n_in is None:  # each bank column streams in through the bank's own reader
+            for i, (item, c) in enumerate(cols):
+                con.register(f"bank_ids_{i}", item.source.batches([c], _BATCH_ROWS))
             union = " UNION ALL ".join(
-                f"SELECT \"{c}\" AS v FROM read_parquet('{item.src}')" for item, c in cols
+                f'SELECT "{c}" AS v FROM bank_ids_{i}' for i, (_, c) in enumerate(cols)
             )
             n_in = con.execute(f"SELECT count(DISTINCT v) FROM ({union})").fetchone()[0]  # type: ignore[index]
+            for i in range(len(cols)):
+                con.unregister(f"bank_ids_{i}")
         union = " UNION ALL ".join(
             f'SELECT "{project_column(c)}" AS v FROM "{item.name}"' for item, c in cols
         )
@@ -205,8 +209,8 @@ def provision(
     holds of those datasets (``holdings``: ``bank.describe`` of each)."""
     held = {d.dataset: d for d in holdings}
     folder = project_dir(projects_root, grant.project_id)
-    keys = ZoneKeys.create(folder, f"project {grant.project_id}")
-    key = keys.prf_key()
+    keys = project_keys(projects_root, grant.project_id)
+    key, rest_key = keys.prf_key(), keys.at_rest_key(create=True)
     meta_path = folder / "project.json"
     old_meta = json.loads(meta_path.read_text()) if meta_path.is_file() else {}
     old_pins: dict[str, str] = old_meta.get("pins", {})
@@ -231,12 +235,12 @@ def provision(
     tmp = store.with_name(f".tmp-{store.name}")
     tmp.unlink(missing_ok=True)
     spill = store.parent / ".tmp-spill"
-    con = duckdb.connect(
-        str(tmp),
-        config={"temp_directory": str(spill), "threads": "2", "preserve_insertion_order": "false"},
-    )
+    alias = project_schema(grant.project_id)
+    con = connect(spill)
     counts: dict[str, int] = {}
     try:
+        at_rest.attach(con, tmp, alias, rest_key)
+        con.execute(f'USE "{alias}"')
         plan = _plan(grant, held, pins)
         prf = IntPRF(key)
         for item in plan:
@@ -251,7 +255,9 @@ def provision(
             con.unregister("rekeyed")
             counts[item.name] = con.execute(f'SELECT count(*) FROM "{item.name}"').fetchone()[0]  # type: ignore[index]
         _check_domains(con, plan, grant.project_id)
-        con.execute("CHECKPOINT")
+        con.execute(f'CHECKPOINT "{alias}"')
+        con.execute("USE memory")
+        con.execute(f'DETACH "{alias}"')
     except BaseException:
         con.close()
         tmp.unlink(missing_ok=True)
@@ -261,9 +267,9 @@ def provision(
     con.close()
     os.replace(tmp, store)
     ws = workspace_path(projects_root, grant.project_id)
-    ws.parent.mkdir(parents=True, exist_ok=True)
-    if not ws.exists():
-        duckdb.connect(str(ws)).close()
+    create_workspace(
+        ws, grant.workspace_schema, rest_key, encrypted=old_meta.get("at_rest") == AT_REST
+    )
     write_json_atomic(
         meta_path,
         {
@@ -272,30 +278,10 @@ def provision(
             "workspace_schema": grant.workspace_schema,
             "pins": pins,
             "pseudonyms": PSEUDONYMS,
+            "at_rest": AT_REST,
             "tables": counts,
             "provisioned_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "approved_by": grant.approved_by,
         },
     )
     return Provisioned(grant.project_id, store, ws, counts, pins)
-
-
-def withdraw(projects_root: Path, project_id: str) -> Path | None:
-    """Remove a revoked or expired project's access: its store and its key are deleted (no
-    pseudonym can be recomputed); its workspace is moved aside, out of every session's reach,
-    for governance to decide on. Returns where the workspace went."""
-    folder = project_dir(projects_root, project_id)
-    if not folder.is_dir():
-        return None
-    shutil.rmtree(folder / "store", ignore_errors=True)
-    shutil.rmtree(folder / "keys", ignore_errors=True)
-    moved = None
-    if (folder / "workspace").is_dir():
-        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
-        moved = Path(projects_root) / ".withdrawn" / f"{project_id}-{stamp}"
-        moved.parent.mkdir(parents=True, exist_ok=True)
-        os.chmod(moved.parent, 0o700)
-        shutil.move(str(folder / "workspace"), str(moved))
-    (folder / "project.json").unlink(missing_ok=True)
-    folder.rmdir() if not any(folder.iterdir()) else None
-    return moved

@@ -14,6 +14,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
+from justicelink.crypto import at_rest
 from justicelink.formats import JusticelinkError, project_schema, workspace_schema
 
 DEFAULT_TIMEOUT_S = 60.0
@@ -51,35 +52,55 @@ class SessionLimits:
 
 
 class ProjectSession:
-    """Open with the paths of one project's store and workspace; nothing else is reachable."""
+    """Open with the paths of one project's store and workspace (both encrypted under the
+    project's at-rest key); nothing else is reachable."""
 
     def __init__(
-        self, project_id: str, store: Path, workspace: Path, limits: SessionLimits | None = None
+        self,
+        project_id: str,
+        store: Path,
+        workspace: Path,
+        limits: SessionLimits | None = None,
+        *,
+        key: bytes,
     ) -> None:
+        """``key``: the project's at-rest key, which the store and workspace are encrypted
+        under (decision 0008); it is given to DuckDB before any researcher SQL and never
+        reachable from it."""
         self.project_id = project_id
         self.limits = limits or SessionLimits()
         if not Path(store).is_file():
             raise QueryRefused(f"project {project_id} has not been provisioned")
+        self.con = duckdb.connect(
+            ":memory:",
+            config={
+                "autoinstall_known_extensions": "false",
+                "autoload_known_extensions": "false",
+                "allow_community_extensions": "false",
+                "memory_limit": self.limits.memory_limit,
+                "threads": str(self.limits.threads),
+                "temp_directory": str(Path(workspace).parent / ".spill"),
+            },
+        )
         try:
-            self.con = duckdb.connect(
-                str(workspace),
-                config={
-                    "autoinstall_known_extensions": "false",
-                    "autoload_known_extensions": "false",
-                    "allow_community_extensions": "false",
-                    "memory_limit": self.limits.memory_limit,
-                    "threads": str(self.limits.threads),
-                    "temp_directory": str(Path(workspace).parent / ".spill"),
-                },
-            )
-        except duckdb.IOException as exc:
-            if "lock" not in str(exc).lower():
+            at_rest.enable(self.con)  # needs external access: before it is turned off
+            self.con.execute("SET temp_file_encryption = true")  # spilled data, encrypted too
+            work = workspace_schema(project_id)
+            at_rest.attach(self.con, Path(workspace), work, key)
+            self.con.execute(f'USE "{work}"')
+            at_rest.attach(self.con, Path(store), project_schema(project_id), key, read_only=True)
+        except duckdb.Error as exc:
+            self.con.close()
+            text = str(exc).lower()
+            if "lock" not in text and "unique file handle conflict" not in text:
                 raise
             raise QueryRefused(
                 f"project {project_id}'s workspace is in use by another session; close it (or "
                 "wait for its query to end) and try again"
             ) from None
-        self.con.execute(f"ATTACH '{store}' AS \"{project_schema(project_id)}\" (READ_ONLY)")
+        except BaseException:
+            self.con.close()
+            raise
         self.con.execute("SET enable_external_access = false")
         self.con.execute("SET lock_configuration = true")
 
