@@ -187,9 +187,12 @@ def test_split_survives_sigkill_and_sweeps_its_spill(world, loaded) -> None:
     for i in range(5):
         if not _run_and_kill(SPLIT, args, after=0.5 + (full - 0.5) * i / 5):
             interrupted += 1
-            assert not (outbox / "sub").exists(), "a killed split published its output"
-        elif (outbox / "sub").exists():
-            shutil.rmtree(outbox / "sub")
+        sub = outbox / "sub"
+        if sub.exists():  # published before the kill: then it must be whole
+            for part in ("linkage", "bank"):
+                assert (sub / part / "manifest.json.age").is_file(), "a partial submission"
+            assert (sub / "validation-report.json").is_file()
+            shutil.rmtree(sub)
     assert interrupted, "no split was actually interrupted"
     subprocess.run([sys.executable, "-c", SPLIT, *args], check=True, capture_output=True)
     assert (outbox / "sub" / "bank").is_dir()
