@@ -83,6 +83,14 @@ def _content_vocabulary() -> set[str]:
     return vocab
 
 
+# identifier shapes looked for inside longer text values
+INSIDE = {
+    "nhs": "[0-9]{10}",
+    "postcode": "[A-Z]{1,2}[0-9][A-Z0-9]? ?[0-9][A-Z]{2}",
+    "dob": "[0-9]{4}-[0-9]{2}-[0-9]{2}",
+}
+
+
 def _bank_parquet(path: Path) -> str:
     """A bank table, read with the bank's key (registered by ``_with_keys``)."""
     return f"read_parquet('{path}', {at_rest.parquet_read_options('bank')})"
@@ -127,6 +135,7 @@ def test_no_identifier_reaches_bank_projects_or_airlock(demo_home: Path) -> None
     con.register("nhs_ids", pa.table({"v": sorted(ids["nhs"])}))
     con.register("postcode_ids", pa.table({"v": sorted(ids["postcode"])}))
     con.register("name_ids", pa.table({"v": sorted(ids["name"] - vocab)}))
+    con.register("dob_ids", pa.table({"v": sorted(ids["dob"])}))
     scanned_tables = scanned_texts = 0
     for zone in ("bank", "projects", "airlock"):
         for path in sorted((demo_home / zone).rglob("*")):
@@ -156,6 +165,16 @@ def test_no_identifier_reaches_bank_projects_or_airlock(demo_home: Path) -> None
                                 f"(SELECT v FROM {kind}_ids)"
                             ).fetchone()[0]
                             assert hits == 0, f"{where}: {hits} {kind} value(s) found"
+                        if typ != "VARCHAR":
+                            continue
+                        # inside a longer value too (a swallowed row, a smuggled identifier)
+                        for kind, shape in INSIDE.items():
+                            hits = con.execute(
+                                f"SELECT count(*) FROM (SELECT unnest(regexp_extract_all("
+                                f"{text}, '{shape}')) AS v FROM {rel}) "
+                                f"WHERE v IN (SELECT v FROM {kind}_ids)"
+                            ).fetchone()[0]
+                            assert hits == 0, f"{where}: {hits} {kind} value(s) inside values"
             elif path.suffix in TEXT_SUFFIXES:
                 scanned_texts += 1
                 body = path.read_text(encoding="utf-8", errors="replace").upper()
