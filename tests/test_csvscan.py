@@ -53,7 +53,7 @@ def test_counts_well_formed_files_exactly(width, data, eol, chunk) -> None:
     before=st.integers(0, 15),
     after=st.integers(0, 15),
     chunk=st.integers(1, 64),
-    value=st.text(alphabet="QZ ,", min_size=5, max_size=8).filter(lambda v: "QZQ" in v),
+    value=st.text(alphabet="QZ ,", max_size=6).map(lambda v: "QZQ" + v),
 )
 def test_an_unclosed_quote_is_refused_at_its_row(before, after, chunk, value) -> None:
     lines = ["A,B"] + [f"{i},x" for i in range(before)]

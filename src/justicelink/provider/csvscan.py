@@ -106,13 +106,24 @@ class StrictCsvScan:
         s = self.state
         a = np.frombuffer(chunk, dtype=np.uint8)
         n = len(a)
-        nxt = np.empty(n, dtype=np.int16)
-        nxt[:-1] = a[1:]
-        nxt[-1] = lookahead
-        prv = np.empty(n, dtype=np.int16)
-        prv[1:] = a[:-1]
-        prv[0] = s.prev
-        quotes = np.flatnonzero(a == QUOTE)
+
+        def before(pos: np.ndarray) -> np.ndarray:
+            """The byte before each position (-1 at the start of the file)."""
+            out = np.empty(len(pos), dtype=np.int16)
+            if len(pos):
+                out[:] = a[np.maximum(pos - 1, 0)]
+                out[pos == 0] = s.prev
+            return out
+
+        def after(pos: np.ndarray) -> np.ndarray:
+            """The byte after each position (-1 at the end of the file)."""
+            out = np.empty(len(pos), dtype=np.int16)
+            if len(pos):
+                out[:] = a[np.minimum(pos + 1, n - 1)]
+                out[pos == n - 1] = lookahead
+            return out
+
+        quotes = np.flatnonzero(a == QUOTE) if chunk.find(b'"') >= 0 else np.zeros(0, np.int64)
         # the state just after each quote: it toggles at every quote (a doubled quote toggles
         # twice, so escaping needs no special case)
         start = 1 if s.in_quote else 0
@@ -120,13 +131,13 @@ class StrictCsvScan:
 
         # record boundaries: LFs outside quotes
         lfs = np.flatnonzero(a == LF)
-        inside = ((np.searchsorted(quotes, lfs) + start) % 2) == 1
-        ends = lfs[~inside]
+        outside = ((np.searchsorted(quotes, lfs) + start) % 2) == 0
+        ends = lfs[outside] if len(quotes) or start else lfs
         prev_end = np.empty(len(ends), dtype=np.int64)
         if len(ends):
             prev_end[0] = s.last_boundary - s.offset
             prev_end[1:] = ends[:-1]
-        crlf = prv[ends] == CR if len(ends) else np.zeros(0, dtype=bool)
+        crlf = before(ends) == CR
         lengths = ends - prev_end - 1 - crlf
         nonempty = lengths > 0
         base = s.records
@@ -134,13 +145,13 @@ class StrictCsvScan:
         def record_at(pos: int) -> int:
             return _record_of(ends, nonempty, base, pos)
 
-        if (a == NUL).any():
-            pos = int(np.flatnonzero(a == NUL)[0])
-            raise self._fail("a NUL byte (a binary or damaged file, not a CSV)", record_at(pos))
-        crs = np.flatnonzero(a == CR)
-        if len(crs):
+        nul = chunk.find(b"\x00")
+        if nul >= 0:
+            raise self._fail("a NUL byte (a binary or damaged file, not a CSV)", record_at(nul))
+        if chunk.find(b"\r") >= 0:
+            crs = np.flatnonzero(a == CR)
             cr_inside = ((np.searchsorted(quotes, crs) + start) % 2) == 1
-            bare = crs[(~cr_inside) & (nxt[crs] != LF)]
+            bare = crs[(~cr_inside) & (after(crs) != LF)]
             if len(bare):
                 raise self._fail(
                     "a carriage return that does not end a line with a line feed (CR alone "
@@ -148,16 +159,12 @@ class StrictCsvScan:
                     record_at(int(bare[0])),
                 )
         if len(quotes):
-            field_start = (prv[quotes] == self.delim) | (prv[quotes] == LF) | (prv[quotes] == -1)
+            prv, nxt = before(quotes), after(quotes)
+            field_start = (prv == self.delim) | (prv == LF) | (prv == -1)
             # an opening quote begins a field, or is the second of a doubled quote
-            bad_open = opening & ~(field_start | (prv[quotes] == QUOTE))
-            after = nxt[quotes]
+            bad_open = opening & ~(field_start | (prv == QUOTE))
             ok_after = (
-                (after == self.delim)
-                | (after == LF)
-                | (after == CR)
-                | (after == -1)
-                | (after == QUOTE)
+                (nxt == self.delim) | (nxt == LF) | (nxt == CR) | (nxt == -1) | (nxt == QUOTE)
             )
             bad_close = ~opening & ~ok_after
             first_open = int(np.argmax(bad_open)) if bad_open.any() else len(quotes)
@@ -180,15 +187,17 @@ class StrictCsvScan:
                 last_open = int(quotes[np.flatnonzero(opening)[-1]])
                 s.open_record = record_at(last_open)
         delims = np.flatnonzero(a == self.delim)
-        if len(delims):
+        if len(delims) and (len(quotes) or start):
             delims = delims[((np.searchsorted(quotes, delims) + start) % 2) == 0]
-        per_line = np.bincount(np.searchsorted(ends, delims), minlength=len(ends) + 1)
         if len(ends):
+            # delimiters before each line end, differenced: the delimiters of each line
+            upto = np.searchsorted(delims, ends)
+            per_line = np.diff(upto, prepend=0)
             per_line[0] += s.partial_delims
-            self._check_fields((per_line[:-1] + 1)[nonempty], base)
-            s.partial_delims = int(per_line[-1])
+            self._check_fields((per_line + 1)[nonempty], base)
+            s.partial_delims = len(delims) - int(upto[-1])
         else:
-            s.partial_delims += int(per_line[-1])
+            s.partial_delims += len(delims)
         s.in_quote = (len(quotes) + start) % 2 == 1
         s.records = base + int(nonempty.sum())
         if len(ends):
