@@ -15,7 +15,7 @@ import resource
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -106,10 +106,8 @@ class Disk:
     def on_disk(self) -> int:
         total = 0
         for f in self.files():
-            try:
+            with suppress(FileNotFoundError):
                 total += f.stat().st_size
-            except FileNotFoundError:
-                pass
         return total
 
     def used(self, con: duckdb.DuckDBPyConnection) -> int:

@@ -10,6 +10,7 @@ streams. Every refusal is a ``QueryRefused`` whose message names no host path.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 import time
@@ -224,10 +225,8 @@ class ProjectSession:
         """Undo the statement; after a write, checkpoint so freed blocks are marked free in the
         file (DuckDB reuses them; the file itself does not shrink)."""
         for sql in ("ROLLBACK", "CHECKPOINT") if writing else ("ROLLBACK",):
-            try:
+            with contextlib.suppress(duckdb.Error):
                 self.con.execute(sql)
-            except duckdb.Error:
-                pass
 
     def pandas(self, sql: str):  # type: ignore[no-untyped-def]
         """The result as a pandas DataFrame (for notebooks inside the platform)."""
