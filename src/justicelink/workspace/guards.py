@@ -122,7 +122,7 @@ class Disk:
 
     def over(self, used: int) -> str:
         return (f"the workspace would hold {human(used)}, over its quota of {human(self.quota)}; "
-                "the statement was rolled back. Drop tables you no longer need, or keep fewer "
+                "the query was rolled back. Drop tables you no longer need, or keep fewer "
                 "columns or rows")  # fmt: skip
 
 

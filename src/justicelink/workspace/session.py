@@ -153,41 +153,23 @@ class ProjectSession:
         return self.disk.used(self.con), self.limits.disk_quota
 
     def query(self, sql: str) -> pa.Table:
-        """Run researcher SQL (one or more statements); the last statement's result."""
+        """Run researcher SQL (one or more statements) as one transaction: the last statement's
+        result, or a refusal and nothing changed."""
         try:
             statements = split(self.con, sql)
             check(statements, project_schema(self.project_id), workspace_schema(self.project_id))
         except QueryRefused as exc:
             raise self._refused(str(exc)) from None
-        deadline = time.monotonic() + self.limits.timeout_s
-        table = pa.table({})
-        for st in statements:
-            table = self._run(st, deadline)
-        return table
-
-    def _run(self, st: duckdb.Statement, deadline: float) -> pa.Table:
-        writing = st.type in WRITING_STATEMENTS
         lim = self.limits
+        deadline = time.monotonic() + lim.timeout_s
+        writing = any(st.type in WRITING_STATEMENTS for st in statements)
         try:
             before = self.disk.used(self.con)
             self.con.execute("BEGIN TRANSACTION")
             try:
-                with (
-                    Watchdog(
-                        self.con, deadline - time.monotonic(), lim.timeout_s, self.disk
-                    ) as dog,
-                    memory_ceiling(lim.memory_bytes + lim.memory_headroom),
-                ):
-                    try:
-                        table = self._fetch(self.con.execute(st.query))
-                    except duckdb.InterruptException:
-                        raise QueryRefused(dog.reason or "the query was stopped") from None
-                if writing:
-                    for why in self.catalog.violations(self.con):
-                        raise QueryRefused(why)
-                    used = self.disk.used(self.con)
-                    if used > lim.disk_quota and used > before:
-                        raise QueryRefused(self.disk.over(used))
+                table = pa.table({})
+                for st in statements:
+                    table = self._run(st, deadline, before)
                 self.con.execute("COMMIT")
             except BaseException:
                 self._rollback(writing)
@@ -210,6 +192,29 @@ class ProjectSession:
             raise self._refused(f"the result could not be read ({type(exc).__name__})") from None
         return table
 
+    def _run(self, st: duckdb.Statement, deadline: float, before: int) -> pa.Table:
+        """One statement inside the query's transaction: under the watchdog and the memory
+        ceiling, then (if it can write) the catalog and the disk quota checked."""
+        lim = self.limits
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise QueryRefused(f"the query ran longer than {lim.timeout_s:g} s and was stopped")
+        with (
+            Watchdog(self.con, remaining, lim.timeout_s, self.disk) as dog,
+            memory_ceiling(lim.memory_bytes + lim.memory_headroom),
+        ):
+            try:
+                table = self._fetch(self.con.execute(st.query))
+            except duckdb.InterruptException:
+                raise QueryRefused(dog.reason or "the query was stopped") from None
+        if st.type in WRITING_STATEMENTS:
+            for why in self.catalog.violations(self.con):
+                raise QueryRefused(why)
+            used = self.disk.used(self.con)
+            if used > lim.disk_quota and used > before:
+                raise QueryRefused(self.disk.over(used))
+        return table
+
     def _fetch(self, result: duckdb.DuckDBPyConnection) -> pa.Table:
         if result.description is None:
             return pa.table({})
@@ -222,7 +227,7 @@ class ProjectSession:
         return pa.Table.from_batches(batches, schema=reader.schema)
 
     def _rollback(self, writing: bool) -> None:
-        """Undo the statement; after a write, checkpoint so freed blocks are marked free in the
+        """Undo the query; after a write, checkpoint so freed blocks are marked free in the
         file (DuckDB reuses them; the file itself does not shrink)."""
         for sql in ("ROLLBACK", "CHECKPOINT") if writing else ("ROLLBACK",):
             with contextlib.suppress(duckdb.Error):
