@@ -155,19 +155,24 @@ class ProjectSession:
     def query(self, sql: str) -> pa.Table:
         """Run researcher SQL (one or more statements) as one transaction: the last statement's
         result, or a refusal and nothing changed."""
+        refusal: QueryRefused | None = None
         try:
             statements = split(self.con, sql)
             check(statements, project_schema(self.project_id), workspace_schema(self.project_id))
         except QueryRefused as exc:
-            raise self._refused(str(exc)) from None
+            refusal = self._refused(str(exc))
+        if refusal is not None:
+            raise refusal
         lim = self.limits
         deadline = time.monotonic() + lim.timeout_s
         writing = any(st.type in WRITING_STATEMENTS for st in statements)
+        table = pa.table({})
+        # each refusal is raised outside its handler: DuckDB's error (and the frames holding
+        # the result) must not stay chained to it, or the database stays open after close()
         try:
             before = self.disk.used(self.con)
             self.con.execute("BEGIN TRANSACTION")
             try:
-                table = pa.table({})
                 for st in statements:
                     table = self._run(st, deadline, before)
                 self.con.execute("COMMIT")
@@ -175,21 +180,23 @@ class ProjectSession:
                 self._rollback(writing)
                 raise
         except QueryRefused as exc:
-            raise self._refused(str(exc)) from None
-        except duckdb.OutOfMemoryException as exc:
-            raise self._refused(
+            refusal = self._refused(str(exc))
+        except duckdb.OutOfMemoryException:
+            refusal = self._refused(
                 f"{DB_ERROR}Out of Memory Error: the query needs more memory than the session "
                 f"allows ({lim.memory_limit} for data, {human(lim.memory_headroom)} beyond it); "
                 "aggregate, filter, or write to a workspace table in steps"
-            ) from exc
+            )
         except duckdb.Error as exc:
-            raise self._refused(f"{DB_ERROR}{exc}") from exc
+            refusal = self._refused(f"{DB_ERROR}{exc}")
         except MemoryError:
-            raise self._refused(
+            refusal = self._refused(
                 "the result needs more memory than the session allows; aggregate or filter"
-            ) from None
+            )
         except pa.ArrowException as exc:
-            raise self._refused(f"the result could not be read ({type(exc).__name__})") from None
+            refusal = self._refused(f"the result could not be read ({type(exc).__name__})")
+        if refusal is not None:
+            raise refusal
         return table
 
     def _run(self, st: duckdb.Statement, deadline: float, before: int) -> pa.Table:
@@ -221,10 +228,13 @@ class ProjectSession:
         reader = result.to_arrow_reader(batch_size=65_536)
         cap = ResultCap(self.limits.row_cap, self.limits.result_bytes)
         batches = []
-        for batch in reader:
-            cap.add(batch)
-            batches.append(batch)
-        return pa.Table.from_batches(batches, schema=reader.schema)
+        try:
+            for batch in reader:
+                cap.add(batch)
+                batches.append(batch)
+            return pa.Table.from_batches(batches, schema=reader.schema)
+        finally:
+            reader.close()
 
     def _rollback(self, writing: bool) -> None:
         """Undo the query; after a write, checkpoint so freed blocks are marked free in the
