@@ -150,7 +150,11 @@ class ProjectSession:
 
     def usage(self) -> tuple[int, int]:
         """(bytes the workspace holds, its quota)."""
-        return self.disk.used(self.con), self.limits.disk_quota
+        try:
+            return self.disk.used(self.con), self.limits.disk_quota
+        except duckdb.Error as exc:
+            kind = str(exc).split(":")[0][:80]
+        raise QueryRefused(f"the workspace's size could not be read ({kind})")
 
     def query(self, sql: str) -> pa.Table:
         """Run researcher SQL (one or more statements) as one transaction: the last statement's
