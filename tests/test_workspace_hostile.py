@@ -556,3 +556,18 @@ def test_show_and_describe_name_no_path(world: World, rhys: Platform) -> None:
                     "SELECT * FROM duckdb_tables()", "SELECT * FROM pragma_database_size()"):  # fmt: skip
             rows = s.query(sql).to_pylist()
             assert rows and _has_path([v for r in rows for v in r.values()], world) is None
+
+
+def test_spill_files_are_capped_and_private(world: World, rhys: Platform) -> None:
+    """DuckDB's default spill ceiling is 90% of the disk: the session sets its own, in the
+    project's own folder, readable by the platform's account only."""
+    lim = replace(SessionLimits(), temp_limit=3 * 1024**3)
+    with limits(rhys, lim), rhys.workspace.session(world.pid) as s:
+        raw = s._session.con
+        spill = Path(raw.execute("SELECT current_setting('temp_directory')").fetchone()[0])
+        ceiling = raw.execute("SELECT current_setting('max_temp_directory_size')").fetchone()[0]
+        with pytest.raises(QueryRefused, match="SET statements"):
+            s.query("SET max_temp_directory_size = '1TB'")
+    assert ceiling.replace(" ", "") == "3.0GiB", ceiling
+    assert spill.is_relative_to(world.home / "projects" / world.pid)
+    assert spill.is_dir() and spill.stat().st_mode & 0o077 == 0

@@ -127,14 +127,15 @@ class ProjectSession:
     def _before_lockdown(self, store: Path, workspace: Path) -> None:
         """Spill files: a private folder of the project's, and a ceiling (DuckDB's default is
         90% of the disk)."""
-        spill = self.con.execute("SELECT current_setting('temp_directory')").fetchone()
-        if spill and spill[0]:
-            Path(spill[0]).mkdir(mode=0o700, parents=True, exist_ok=True)
-            os.chmod(spill[0], 0o700)
+        row = self.con.execute("SELECT current_setting('temp_directory')").fetchone()
+        spill = Path(row[0]) if row and row[0] else None
+        if spill is not None and spill.is_absolute():
+            spill.mkdir(mode=0o700, parents=True, exist_ok=True)
+            os.chmod(spill, 0o700)
         self.con.execute(f"SET max_temp_directory_size = '{self.limits.temp_limit}B'")
         self._paths = {str(workspace): "<workspace>", str(store): "<store>"}
-        if spill and spill[0]:
-            self._paths[str(spill[0])] = "<spill>"
+        if spill is not None:
+            self._paths[str(spill)] = "<spill>"
         self._paths[str(workspace.parent)] = "<workspace folder>"
         self._paths[str(store.parent)] = "<store folder>"
         self._workspace = workspace
