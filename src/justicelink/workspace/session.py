@@ -77,10 +77,10 @@ class ProjectSession:
         try:
             self._open(project_id, store, workspace, limits)
         except QueryRefused:
-            self._release()
+            self.close()  # a half-open database would block the next session
             raise
         except duckdb.Error as exc:
-            self._release()
+            self.close()  # a half-open database would block the next session
             if "lock" in str(exc).lower():
                 raise _in_use(project_id) from None
             kind = str(exc).split(":")[0][:80]
@@ -89,7 +89,7 @@ class ProjectSession:
                 "report it if it happens again"
             ) from None
         except BaseException:
-            self._release()
+            self.close()  # a half-open database would block the next session
             raise
 
     def _open(
