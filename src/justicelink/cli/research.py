@@ -45,7 +45,7 @@ def workspace_sql(
 ) -> None:  # fmt: skip
     """Run SQL in a project's workspace; prints CSV in a pipe (every query audited). At most
     1,000 rows are printed (keep bulk results in a workspace table)."""
-    from justicelink.workspace.screen import for_screen
+    from justicelink.workspace import for_screen
 
     if not project:
         raise ValueError("--project is required")
