@@ -299,3 +299,33 @@ def test_catalogue_names_are_datasets_and_tables_never_paths(demo_home: Path) ->
             pat.catalogue.dictionary("../../etc/spec.toml")
         with pytest.raises(RefusedError, match="no such dataset"):
             pat.provider.deliver("/tmp/evil.toml", Path("/nonexistent"))
+
+
+def test_workspace_sql_prints_at_most_a_screen_and_says_so(demo_home: Path, signed_out) -> None:
+    """The terminal is not an exit: at most SCREEN_ROWS rows in every format, long values cut,
+    and a notice (stderr; the last line under a drawn table) on how to keep bulk results."""
+    from justicelink.workspace import SCREEN_ROWS, SCREEN_VALUE_CHARS
+
+    assert SCREEN_ROWS == 1_000
+    home = ["--home", str(demo_home)]
+    login(demo_home, "rhys")
+    sql = "SELECT range AS n, 'r' || range AS label FROM range(5000)"
+    out = cli("workspace", "sql", sql, "--project", "0001", *home)
+    assert out.exit_code == 0, out.output
+    lines = out.stdout.splitlines()
+    assert lines[0] == "n,label" and len(lines) == 1 + SCREEN_ROWS
+    assert lines[-1] == f"{SCREEN_ROWS - 1},r{SCREEN_ROWS - 1}"
+    assert "output cut: showing 1,000 of 5,000 rows" in out.stderr
+    assert "workspace table" in out.stderr and "airlock" in out.stderr
+    js = cli("workspace", "sql", sql, "--project", "0001", "--format", "json", *home)
+    assert len(json.loads(js.stdout)) == SCREEN_ROWS and "output cut" in js.stderr
+    table = cli("workspace", "sql", sql, "--project", "0001", "--format", "table", *home)
+    drawn = table.stdout.strip().splitlines()
+    assert drawn[-1].startswith("output cut: showing 1,000 of 5,000 rows")
+    assert sum(1 for line in drawn if line.startswith("│")) == SCREEN_ROWS
+    packed = cli("workspace", "sql", "SELECT list(range) AS l FROM range(5000)", "--project",
+                 "0001", *home)  # fmt: skip
+    cell = packed.stdout.splitlines()[1]
+    assert len(cell) <= SCREEN_VALUE_CHARS + 3 and "values cut" in packed.stderr
+    small = cli("workspace", "sql", "SELECT 1 AS n", "--project", "0001", *home)
+    assert small.stdout == "n\n1\n" and "output cut" not in small.stderr

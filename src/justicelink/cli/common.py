@@ -113,8 +113,14 @@ def read_password(stdin: bool, prompt: str = "Password") -> str:
     return typer.prompt(prompt, hide_input=True)
 
 
-def emit(columns: Sequence[str], rows: Sequence[Sequence[Any]], fmt: Format | None) -> None:
-    """A table: drawn on a terminal; CSV (``\\n`` line ends) or JSON in a pipe or on request."""
+def emit(
+    columns: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    fmt: Format | None,
+    footer: str | None = None,
+) -> None:
+    """A table: drawn on a terminal; CSV (``\\n`` line ends) or JSON in a pipe or on request.
+    ``footer`` is a last line under a drawn table (CSV and JSON stay data only)."""
     fmt = fmt or (Format.table if sys.stdout.isatty() else Format.csv)
     if fmt == Format.json:
         sys.stdout.write(json.dumps([dict(zip(columns, r, strict=True)) for r in rows],
@@ -132,6 +138,8 @@ def emit(columns: Sequence[str], rows: Sequence[Sequence[Any]], fmt: Format | No
         for r in rows:
             t.add_row(*("" if v is None else str(v) for v in r))
         console.print(t, markup=False)
+        if footer:
+            say(footer)
 
 
 def emit_object(obj: dict[str, Any], fmt: Format | None) -> None:

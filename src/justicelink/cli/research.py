@@ -8,7 +8,15 @@ from typing import Annotated
 
 import typer
 
-from justicelink.cli.common import FormatOpt, HomeOpt, emit, refusals, say, signed_in
+from justicelink.cli.common import (
+    FormatOpt,
+    HomeOpt,
+    emit,
+    err_console,
+    refusals,
+    say,
+    signed_in,
+)
 
 workspace_app = typer.Typer(help="Researcher workspace.", no_args_is_help=True)
 analyses_app = typer.Typer(help="Family-justice analyses.", no_args_is_help=True)
@@ -35,15 +43,20 @@ def workspace_sql(
     home: HomeOpt = Path("demo-home"),
     fmt: FormatOpt = None,
 ) -> None:  # fmt: skip
-    """Run SQL in a project's workspace; prints CSV in a pipe (every query audited)."""
+    """Run SQL in a project's workspace; prints CSV in a pipe (every query audited). At most
+    1,000 rows are printed (keep bulk results in a workspace table)."""
+    from justicelink.workspace import for_screen
+
     if not project:
         raise ValueError("--project is required")
     sql = _sql(query, file)
     with signed_in(home) as p:
         table = p.workspace.query(project, sql)
-    columns = table.column_names
-    rows = list(zip(*(table.column(c).to_pylist() for c in columns), strict=True))
-    emit(columns, rows, fmt)
+    shown = for_screen(table)
+    notice = shown.notice() if shown.cut else None
+    emit(shown.columns, shown.rows, fmt, footer=notice)
+    if notice:
+        err_console.print(notice, markup=False)
 
 
 @workspace_app.command("tables")

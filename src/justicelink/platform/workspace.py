@@ -15,7 +15,7 @@ from justicelink import projects
 from justicelink.control import Permit
 from justicelink.formats import JusticelinkError, project_schema, workspace_schema
 from justicelink.platform.verbs import Namespace, safe_reason, verb
-from justicelink.workspace import DB_ERROR, ProjectSession, QueryRefused
+from justicelink.workspace import DB_ERROR, ProjectSession, QueryRefused, SessionLimits
 
 
 def query_reason(exc: BaseException) -> str:
@@ -58,6 +58,9 @@ class WorkspaceSession:
 
 
 class Workspace(Namespace):
+    # the operator's limits for every session opened here (disk quota, row cap, time ...)
+    limits: SessionLimits = SessionLimits()
+
     @verb("workspace.open", lambda p, project_id: p.project_resource(project_id))
     def session(self, permit: Permit, project_id: str) -> WorkspaceSession:
         home = self.p.home
@@ -68,6 +71,7 @@ class Workspace(Namespace):
             project_id,
             store,
             projects.workspace_path(home.projects, project_id),
+            self.limits,
             key=projects.at_rest_key(home.projects, project_id),
         )
         self.p.record("workspace.open", f"project:{project_id}")
