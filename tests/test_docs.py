@@ -52,3 +52,21 @@ def test_specs_page_is_generated_from_the_specs() -> None:
     assert (DOCS / "specs.md").read_text() == specs_markdown(), (
         "docs/specs.md is stale: run `justicelink provider specs --markdown > docs/specs.md`"
     )
+
+
+def test_security_doc_names_only_tests_that_exist() -> None:
+    """docs/security.md proves each protection by naming a test: every test file and test
+    function it names must exist (a renamed or deleted test fails here, not silently)."""
+    import re
+
+    text = (DOCS / "security.md").read_text()
+    root = DOCS.parent
+    files = set(re.findall(r"`(tests/test_\w+\.py)(?:::\w+)?`", text))
+    assert len(files) >= 8
+    for f in files:
+        assert (root / f).is_file(), f"docs/security.md names {f}, which does not exist"
+    for f, name in re.findall(r"`(tests/test_\w+\.py)::(\w+)`", text):
+        assert f"def {name}(" in (root / f).read_text(), f"{f} has no {name}"
+    everything = "".join(p.read_text() for p in (root / "tests").glob("test_*.py"))
+    for name in set(re.findall(r"`(test_\w+)`", text)):
+        assert f"def {name}(" in everything, f"docs/security.md names {name}, which no test has"
