@@ -586,3 +586,65 @@ def test_cli_split_prints_warnings_and_refusals_without_values(base_rows, zones,
     res = _cli_split(zones, bad(base_rows, d), tmp_path / "bad")
     assert res.exit_code == 2 and "does not look like a header" in res.output
     assert not {v for v in _identifier_values(base_rows) if v in res.output.upper()}
+
+
+REORDERED = ["ADMIN_ARR_DT", *[h for h in HEADER if h not in ("ADMIN_ARR_DT", "DOB")], "DOB"]
+
+
+@pytest.mark.parametrize(
+    "name,encoding,bom",
+    [
+        ("ADMIN_ARR_DT ", "utf-8", b""),  # a trailing space on a header name
+        ("ADMIN_ARR_DT\u00a0", "utf-8", b""),  # a trailing no-break space
+        (" ADMIN_ARR_DT", "utf-8", b""),
+        ("ADMIN_ARR_DT", "latin-1", b"\xef\xbb\xbf"),  # a UTF-8 BOM under another encoding
+        ("ADMIN_ARR_DT", "cp1252", b"\xef\xbb\xbf"),
+    ],
+)
+def test_a_padded_header_never_shifts_a_column(name, encoding, bom, base_rows, zones, tmp_path):
+    """Red team F1/F2: pyarrow named the column by the raw header (padded, or with the BOM
+    decoded as text), the lookup missed, and the last column (DOB) was read as the event date.
+    Columns are named by the checked header, by position."""
+    d = tmp_path / "in"
+    d.mkdir()
+    header = [name if h == "ADMIN_ARR_DT" else h for h in REORDERED]
+    rows = [[r[COL[h]] for h in REORDERED] for r in base_rows]
+    (d / "EDDS.csv").write_bytes(bom + _csv(rows, header).decode().encode(encoding))
+    split(
+        load_spec("EDDS"), d / "EDDS.csv", tmp_path / "out",
+        linkage_recipient=load_recipient(zones["linkage"].recipient),
+        bank_recipient=load_recipient(zones["bank"].recipient),
+        provider_key=zones["provider"].prf_key(), encoding=encoding,
+    )  # fmt: skip
+    _, content = open_sealed(tmp_path / "out" / "bank", zones["bank"].identity(), "bank",
+                             kind="content")  # fmt: skip
+    got = [str(v) for v in content[content_file_name("EDDS")].column("ADMIN_ARR_DT").to_pylist()]
+    assert got == [r[COL["ADMIN_ARR_DT"]] for r in base_rows]
+
+
+@pytest.mark.parametrize("delimiter", [",,", '"', "\n", "\r", "é"])
+def test_a_bad_delimiter_is_refused(delimiter, base_rows, zones, tmp_path) -> None:
+    d = tmp_path / "in"
+    d.mkdir()
+    (d / "EDDS.csv").write_bytes(_csv(base_rows))
+    with pytest.raises(InputError, match="the delimiter must be one ASCII character"):
+        split(
+            load_spec("EDDS"), d / "EDDS.csv", tmp_path / "out",
+            linkage_recipient=load_recipient(zones["linkage"].recipient),
+            bank_recipient=load_recipient(zones["bank"].recipient),
+            provider_key=zones["provider"].prf_key(), delimiter=delimiter,
+        )  # fmt: skip
+
+
+def test_parquet_with_nested_or_repeated_columns_is_refused(base_rows, zones, tmp_path) -> None:
+    d = tmp_path / "in"
+    d.mkdir()
+
+    def nested(t: pa.Table) -> pa.Table:
+        i = t.column_names.index("DIAG_CD_1")
+        return t.set_column(i, "DIAG_CD_1", pa.array([[v] for v in t.column(i).to_pylist()]))
+
+    src = _parquet(base_rows, d, nested)
+    with pytest.raises(InputError, match=r"columns \['DIAG_CD_1'\] hold lists") as info:
+        _split(zones, "EDDS", src, tmp_path / "out")
+    assert "Traceback" not in str(info.value)

@@ -178,6 +178,11 @@ def iter_csv(
     enc = encoding.lower()
     if enc not in ENCODINGS:
         raise InputError(f"unsupported encoding {encoding!r}; use one of {ENCODINGS}", file=file)
+    if len(delimiter) != 1 or delimiter in ('"', "\r", "\n") or not delimiter.isascii():
+        raise InputError(
+            "the delimiter must be one ASCII character other than a quote or a line break",
+            column="--delimiter",
+        )
     check_input_file(path)
     header = _header(path, enc, delimiter)
     check_header(header, expected, file)
@@ -192,9 +197,17 @@ def iter_csv(
     rows = 0
     try:
         with _raw_stream(path) as raw:
+            # the columns are named by the header as checked (by position), never by how
+            # pyarrow reads the first line: a name padded with spaces, or a byte-order mark
+            # under another encoding, must not shift a column
             reader = pacsv.open_csv(
                 raw,
-                read_options=pacsv.ReadOptions(block_size=block_bytes, encoding=arrow_enc),
+                read_options=pacsv.ReadOptions(
+                    block_size=block_bytes,
+                    encoding=arrow_enc,
+                    column_names=header,
+                    skip_rows=1,
+                ),
                 parse_options=pacsv.ParseOptions(
                     delimiter=delimiter, newlines_in_values=True, invalid_row_handler=on_invalid
                 ),
@@ -208,7 +221,7 @@ def iter_csv(
                 if bad_rows:
                     break
                 rows += batch.num_rows
-                cols = [batch.column(batch.schema.get_field_index(c)) for c in expected]
+                cols = [batch.column(c) for c in expected]
                 yield pa.RecordBatch.from_arrays(cols, names=expected)
     except pa.ArrowInvalid as exc:
         message = str(exc)
@@ -249,13 +262,23 @@ def iter_parquet(
             f"{extra} (names not shown)",
             file=file,
         )
+    if len(set(names)) != len(names):
+        raise InputError("the file repeats a column name", file=file)
+    nested = [
+        c for c in expected if pa.types.is_nested(pf.schema_arrow.field(c).type)
+        or pa.types.is_dictionary(pf.schema_arrow.field(c).type)
+    ]  # fmt: skip
+    if nested:
+        raise InputError(
+            f"columns {nested} hold lists, structs or maps, not single values", file=file
+        )
     if pf.metadata.num_rows == 0:
         raise InputError("the file has no rows", file=file)
     try:
         for batch in pf.iter_batches(batch_size=batch_rows, columns=expected):
             cols = []
             for c in expected:
-                col = batch.column(batch.schema.get_field_index(c))
+                col = batch.column(c)
                 if pa.types.is_date(col.type) or pa.types.is_timestamp(col.type):
                     col = col.cast(pa.date32()).cast(pa.string())
                 elif not (pa.types.is_string(col.type) or pa.types.is_large_string(col.type)):
