@@ -96,6 +96,17 @@ def test_identifier_column_is_refused(submission, zones, tmp_path: Path) -> None
         ("Court (4010232137)", "NHS numbers"),
         ("Court near CF10 1AB Cardiff", "full postcodes"),
         ("Court, seen 2010-03-14", "full dates"),
+        # the red team's evasions: other separators, a valid number after an invalid one
+        ("943-476-5919", "NHS numbers"),
+        ("943.476.5919", "NHS numbers"),
+        ("Court 1234567890 9434765919", "NHS numbers"),
+        ("SW1A  1AA", "full postcodes"),
+        ("SW1A-1AA", "full postcodes"),
+        ("14-03-2010", "full dates"),
+        ("2010/03/14", "full dates"),
+        ("14/3/2010", "full dates"),
+        ("Court 20100314", "full dates"),
+        ("MAISIE JONES 7 March 1950", "full dates"),
     ],
 )
 def test_identifier_values_in_content_are_refused(
@@ -244,3 +255,26 @@ def test_killed_load_leftovers_are_swept(fresh) -> None:
     os.utime(old, (time.time() - 7200, time.time() - 7200))
     bank.load(content, alf, bank_dir, refresh_date="20250101")
     assert sorted(p.name for p in ds.iterdir()) == ["20250101"]
+
+
+def test_a_whole_number_shaped_like_an_nhs_number_is_refused() -> None:
+    """Even under a spec whose bounds are too wide, an integer that is a valid NHS number is
+    refused (defence in depth behind the spec's min and max)."""
+    import duckdb
+
+    from justicelink.bank.guards import check_values
+    from justicelink.specs.model import parse_spec
+
+    spec = parse_spec(
+        b'dataset = "W"\ntitle = "t"\nprovider = "p"\nversion = "1"\n[[tables]]\nname = "W"\n'
+        b'columns = [{ name = "N", class = "content", type = "integer", min = 0, '
+        b"max = 99999999999 }]\n",
+        "w.toml",
+    )
+    con = duckdb.connect()
+    con.register("ok", pa.table({"N": pa.array([1, 2, 1234567890], pa.int64())}))
+    check_values(con, "ok", spec.tables[0], "ok.parquet")  # 1234567890 fails the check digit
+    con.register("bad", pa.table({"N": pa.array([1, 9434765919], pa.int64())}))
+    with pytest.raises(RefusedError, match="1 number\\(s\\) shaped like NHS numbers") as info:
+        check_values(con, "bad", spec.tables[0], "bad.parquet")
+    assert "9434765919" not in str(info.value)

@@ -648,3 +648,71 @@ def test_parquet_with_nested_or_repeated_columns_is_refused(base_rows, zones, tm
     with pytest.raises(InputError, match=r"columns \['DIAG_CD_1'\] hold lists") as info:
         _split(zones, "EDDS", src, tmp_path / "out")
     assert "Traceback" not in str(info.value)
+
+
+OWN_SPEC = """
+dataset = "OWN"
+title = "A person table with a free label"
+provider = "test"
+version = "1"
+[[tables]]
+name = "OWN"
+columns = [
+  { name = "REC_ID", class = "native_key", type = "string", required = true, unique = true },
+  { name = "NHS_NUMBER", class = "identifier", role = "nhs_number", type = "string" },
+  { name = "FORENAME", class = "identifier", role = "forename", type = "string" },
+  { name = "SURNAME", class = "identifier", role = "surname", type = "string" },
+  { name = "DOB", class = "identifier", role = "dob", type = "date" },
+  { name = "POSTCODE", class = "identifier", role = "postcode", type = "string" },
+  { name = "NOTE", class = "content", type = "string", pattern = "label", max_length = 100 },
+]
+"""
+
+
+@pytest.mark.parametrize(
+    "note",
+    [
+        "seen with MARI FOWLER",  # the row's own full name
+        "ref 628-520-7690",  # its NHS number, dashed
+        "from SY87RG",  # its postcode, compact
+        "born 05/01/1950",  # its date of birth, another format
+    ],
+)
+def test_a_content_value_holding_its_own_rows_identifiers_is_refused(note, zones, tmp_path):
+    """A free label that passes its pattern but carries the row's own identifiers (red team F4)
+    is refused at the split, naming row and column, quoting nothing."""
+    spec_file = tmp_path / "own.toml"
+    spec_file.write_text(OWN_SPEC)
+    rows = [
+        ["R1", "6285207690", "MARI", "FOWLER", "1950-01-05", "SY8 7RG", "Cardiff court"],
+        ["R2", "6285207690", "MARI", "FOWLER", "1950-01-05", "SY8 7RG", note],
+    ]
+    d = tmp_path / "in"
+    d.mkdir()
+    header = ["REC_ID", "NHS_NUMBER", "FORENAME", "SURNAME", "DOB", "POSTCODE", "NOTE"]
+    (d / "OWN.csv").write_bytes(_csv(rows, header))
+    with pytest.raises(InputError, match="holds this row's own identifiers") as info:
+        split(
+            load_spec(spec_file), d / "OWN.csv", tmp_path / "out",
+            linkage_recipient=load_recipient(zones["linkage"].recipient),
+            bank_recipient=load_recipient(zones["bank"].recipient),
+            provider_key=zones["provider"].prf_key(),
+        )  # fmt: skip
+    assert (info.value.row, info.value.column) == (2, "NOTE")
+    assert "FOWLER" not in str(info.value) and "6285207690" not in str(info.value)
+    assert not (tmp_path / "out").exists()
+
+
+def test_an_nhs_number_in_a_number_column_is_refused(world, zones, tmp_path) -> None:
+    """Red team F3: a number column carried NHS numbers; numbers are bounded by their spec."""
+    _WORLD[:] = [world]
+    d = tmp_path / "in"
+    d.mkdir()
+    src = pq.read_table(world.extracts["NCCH"] / "CHILD_BIRTHS.parquet").slice(0, 50)
+    cols = {c: [None if v is None else str(v) for v in src.column(c).to_pylist()]
+            for c in src.column_names}  # fmt: skip
+    cols["GEST_AGE"][4] = "6285207690"
+    pacsv_write(pa.table(cols), d / "CHILD_BIRTHS.csv")
+    with pytest.raises(InputError, match=r"above the spec's maximum \(45\)") as info:
+        _split(zones, "NCCH", d / "CHILD_BIRTHS.csv", tmp_path / "out")
+    assert (info.value.row, info.value.column) == (5, "GEST_AGE")

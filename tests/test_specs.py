@@ -23,6 +23,11 @@ def test_every_shipped_content_string_is_bounded() -> None:
                     assert c.codes is not None or (c.regex and c.max_length), (name, c.name)
                 if c.type == "date":
                     assert c.min and c.max, (name, c.name)
+                if c.cls == "content" and c.type in ("integer", "decimal"):
+                    assert c.codes is not None or (c.min is not None and c.max is not None), (
+                        name,
+                        c.name,
+                    )
 
 
 @pytest.mark.parametrize(
@@ -39,7 +44,15 @@ def test_every_shipped_content_string_is_bounded() -> None:
             "positive whole number",
         ),
         ('{ name = "X", class = "content", type = "date", max = "tomorrow" }', "YYYY-MM-DD"),
-        ('{ name = "X", class = "content", type = "integer", min = "a" }', "numeric bound"),
+        (
+            '{ name = "X", class = "content", type = "integer", min = "a", max = 1 }',
+            "numeric bound",
+        ),
+        ('{ name = "X", class = "content", type = "integer" }', "needs a code list, or a min"),
+        (
+            '{ name = "X", class = "content", type = "decimal", min = 0 }',
+            "needs a code list, or a min",
+        ),
         (
             '{ name = "X", class = "content", type = "string", codes = ["a"], min = 1 }',
             "apply to dates and numbers",

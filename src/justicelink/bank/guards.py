@@ -49,11 +49,17 @@ def check_columns(table: Table, columns: list[str], source: str) -> None:
         )
 
 
-# identifier-shaped text anywhere inside a value (word-bounded)
-NHS_ANYWHERE_RE = r"(?:^|[^0-9])([0-9]{3} ?[0-9]{3} ?[0-9]{4})(?:[^0-9]|$)"
-POSTCODE_ANYWHERE_RE = r"\b[A-Z]{1,2}[0-9][A-Z0-9]? ?[0-9][A-Z]{2}\b"
+# identifier-shaped text anywhere inside a value (word-bounded), whatever the separators:
+# ten or more digits in a run (an NHS number, spaced, dashed or dotted); a postcode with any
+# separator; a date written with - / . or spaces, as eight digits, or with a month's name
+DIGIT_RUN_RE = r"[0-9](?:[-. /]?[0-9]){9,}"
+POSTCODE_ANYWHERE_RE = r"\b[A-Z]{1,2}[0-9][A-Z0-9]?[\s._/-]*[0-9][A-Z]{2}\b"
 DATE_ANYWHERE_RE = (
-    r"\b(19|20)[0-9]{2}-[01][0-9]-[0-3][0-9]\b|\b[0-3][0-9][/.][01][0-9][/.](19|20)[0-9]{2}\b"
+    r"\b(19|20)[0-9]{2}[-/. ][0-9]{1,2}[-/. ][0-9]{1,2}\b"
+    r"|\b[0-9]{1,2}[-/. ][0-9]{1,2}[-/. ]([0-9]{2}|[0-9]{4})\b"
+    r"|\b(19|20)[0-9]{2}[01][0-9][0-3][0-9]\b"
+    r"|\b[0-9]{1,2}(ST|ND|RD|TH)?[\s,.-]+(JAN|FEB|MAR|APR|MAY|JUN|JUL|AUG|SEP|OCT|NOV|DEC)[A-Z]*"
+    r"[\s,.-]+(19|20)?[0-9]{2}\b"
 )
 SQL_TYPES = {"string": "VARCHAR", "date": "DATE", "integer": "BIGINT", "decimal": "DOUBLE"}
 
@@ -98,24 +104,32 @@ def check_values(con: duckdb.DuckDBPyConnection, relation: str, table: Table, so
                     f"{source}: column {col.out_name}: {n:,} value(s) outside the spec "
                     f"({checks[bad][0]}); the bank repeats the split's checks. Load refused."
                 )
+        if want == "BIGINT":  # a whole number in NHS-number range that passes its check
+            digits = f"lpad(CAST({c} AS VARCHAR), 10, '0')"
+            nhs_int = con.execute(
+                f"SELECT count(*) FROM {relation} WHERE {c} BETWEEN 100000000 AND 9999999999 "
+                f"AND {_valid_nhs(digits)}"
+            ).fetchone()[0]  # type: ignore[index]
+            if nhs_int:
+                raise RefusedError(
+                    f"{source}: column {col.out_name} holds {nhs_int:,} number(s) shaped like "
+                    "NHS numbers; the bank never holds identifiers. Load refused."
+                )
         if want != "VARCHAR":
             continue
-        nhs_any = (
-            f"len(list_filter(regexp_extract_all({c}, '{NHS_ANYWHERE_RE}', 1), "
-            f"x -> {_valid_nhs('x')})) > 0"
-        )
         n, nhs, pc, dates = con.execute(
             f"SELECT count({c}), "
-            f"count(*) FILTER (WHERE regexp_matches(trim({c}), '{NHS_RE}') OR {nhs_any}), "
+            f"count(*) FILTER (WHERE regexp_matches(trim({c}), '{NHS_RE}') "
+            f"OR regexp_matches({c}, '{DIGIT_RUN_RE}')), "
             f"count(*) FILTER (WHERE regexp_matches(upper(trim({c})), '{POSTCODE_RE}') "
             f"OR regexp_matches(upper({c}), '{POSTCODE_ANYWHERE_RE}')), "
             f"count(*) FILTER (WHERE regexp_matches(trim({c}), '{DATE_RE}') "
-            f"OR regexp_matches({c}, '{DATE_ANYWHERE_RE}')) "
+            f"OR regexp_matches(upper({c}), '{DATE_ANYWHERE_RE}')) "
             f"FROM {relation}"
         ).fetchone()  # type: ignore[misc]
         if n and (nhs or pc or dates):
             what = (
-                "NHS numbers"
+                "NHS numbers (ten or more digits)"
                 if nhs
                 else "full postcodes"
                 if pc

@@ -193,6 +193,7 @@ class _TableSplitter:
                 f"CREATE TEMP TABLE {self._ut(c.name)} (raw VARCHAR, row BIGINT, pe BIGINT)"
             )
         self.stage_select = self._stage_select()
+        self.own_identifiers = self._own_identifiers()
 
     def _kt(self, col: str) -> str:
         return f'"nk_{self.table.name}_{col}"'
@@ -249,6 +250,54 @@ class _TableSplitter:
             reason + more, file=self.file, row=int(pc.min(rows).as_py()), column=column
         )
 
+    def _own_identifiers(self) -> list[tuple[str, str]]:
+        """(content column, SQL true when a content value holds its own row's identifiers:
+        full name, NHS number, postcode or date of birth), over the stage."""
+        ids = {}
+        for identity in self.table.identities:
+            ids[identity] = {
+                c.role: q("id_" + c.name)
+                for c in self.table.by_class("identifier")
+                if c.identity == identity
+            }
+        out = []
+        for col in self.table.columns:
+            if col.cls != "content" or col.type != "string":
+                continue
+            v = q("c_" + col.name)
+            text, digits = f"upper({v})", f"regexp_replace({v}, '[^0-9]', '', 'g')"
+            compact = f"regexp_replace(upper({v}), '[^A-Z0-9]', '', 'g')"
+            conds = []
+            for roles in ids.values():
+                if "forename" in roles and "surname" in roles:
+                    full = f"{roles['forename']} || ' ' || {roles['surname']}"
+                    conds.append(f"contains({text}, {full})")
+                if "nhs_number" in roles:
+                    conds.append(f"contains({digits}, {roles['nhs_number']})")
+                if "postcode" in roles:
+                    conds.append(f"contains({compact}, replace({roles['postcode']}, ' ', ''))")
+                if "dob" in roles:
+                    dob = roles["dob"]
+                    conds.append(
+                        f"contains({digits}, strftime({dob}, '%Y%m%d')) OR "
+                        f"contains({digits}, strftime({dob}, '%d%m%Y'))"
+                    )
+            if conds:
+                out.append((col.name, f"{v} IS NOT NULL AND coalesce({' OR '.join(conds)}, false)"))
+        return out
+
+    def _refuse_own_identifiers(self) -> None:
+        for column, pred in self.own_identifiers:
+            row = self.con.execute(f"SELECT min(__row) FROM stage WHERE {pred}").fetchone()
+            if row and row[0] is not None:
+                raise InputError(
+                    "a content value holds this row's own identifiers (name, NHS number, "
+                    "postcode or date of birth); refused, as the bank never holds them",
+                    file=self.file,
+                    row=int(row[0]),
+                    column=column,
+                )
+
     def _count(self, batch: pa.RecordBatch, staged: pa.Table) -> None:
         for col in self.order_checked:
             key = f"before_{col.not_before}"
@@ -283,6 +332,7 @@ class _TableSplitter:
         self.con.unregister("batch_in")
         staged = self.con.execute("SELECT * FROM stage").to_arrow_table()
         self._validate(staged)
+        self._refuse_own_identifiers()
         self._count(batch, staged)
         content = {}
         for i in self.table.identities:

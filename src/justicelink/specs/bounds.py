@@ -75,6 +75,12 @@ def date_checks(col: Column, d: str) -> list[tuple[str, str]]:
 def number_checks(col: Column, x: str) -> list[tuple[str, str]]:
     """Checks of an integer or decimal; ``x`` is the SQL of the typed number."""
     out = []
+    if col.codes is not None:
+        codes = ", ".join(_str(c) for c in col.codes)
+        out.append(
+            (f"value is not in the spec's code list ({', '.join(col.codes)})",
+             f"CAST({x} AS VARCHAR) NOT IN ({codes})")
+        )  # fmt: skip
     if col.type == "decimal":
         out.append(("not a finite number (inf or nan)", f"NOT isfinite({x})"))
     if col.min is not None:

@@ -176,6 +176,17 @@ def _column(raw: dict, table: str, source: str) -> Column:
             "(no unbounded text reaches the bank)",
         )
     lo, hi = raw.get("min"), raw.get("max")
+    if (
+        cls == "content"
+        and typ in ("integer", "decimal")
+        and codes is None
+        and (lo is None or hi is None)
+    ):
+        raise _fail(
+            source,
+            f"{where}: a content number needs a code list, or a min and a max (an unbounded "
+            "number could carry an NHS number)",
+        )
     for bound in (lo, hi):
         if bound is None:
             continue
