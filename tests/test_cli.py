@@ -329,3 +329,13 @@ def test_workspace_sql_prints_at_most_a_screen_and_says_so(demo_home: Path, sign
     assert len(cell) <= SCREEN_VALUE_CHARS + 3 and "values cut" in packed.stderr
     small = cli("workspace", "sql", "SELECT 1 AS n", "--project", "0001", *home)
     assert small.stdout == "n\n1\n" and "output cut" not in small.stderr
+    # red team F5: rows packed into 40 columns must not carry 40 screens out
+    from justicelink.workspace import SCREEN_CELLS, SCREEN_CHARS
+
+    wide_sql = (
+        "SELECT " + ", ".join(f"range + {i} AS c{i}" for i in range(40)) + " FROM range(5000)"
+    )
+    wide = cli("workspace", "sql", wide_sql, "--project", "0001", *home)
+    values = sum(len(line.split(",")) for line in wide.stdout.splitlines()[1:])
+    assert values <= SCREEN_CELLS and "output cut" in wide.stderr
+    assert len(wide.stdout) <= SCREEN_CHARS * 2

@@ -352,6 +352,14 @@ CASES: list[tuple[str, str, str, SessionLimits | None]] = [
         "over its quota",
         None,
     ),  # the quota is set per case below
+    # red team F8: a PIVOT without an IN list has no text to check (was a traceback)
+    ("dynamic_pivot", "PIVOT {alf} ON ALF_STS_CD USING count(*)", "cannot be checked", None),
+    (
+        "dynamic_pivot_smuggle",
+        "PIVOT (SELECT * FROM read_csv('/etc/passwd')) ON column0 USING count(*)",
+        "cannot be checked|reads files",
+        None,
+    ),
 ]
 
 

@@ -25,6 +25,10 @@ DEFAULT_MEMORY_HEADROOM = 1 * GiB
 # available to the Python API inside the platform (within SessionLimits.row_cap).
 SCREEN_ROWS = 1_000
 SCREEN_VALUE_CHARS = 1_000
+# and at most this many values, and characters, in all: packing rows into columns (row n into
+# row n % 1000, column n // 1000) must not carry more than a screen's worth out
+SCREEN_CELLS = 10_000
+SCREEN_CHARS = 200_000
 
 _UNITS = {"": 1, "b": 1, "kb": 1000, "mb": 1000**2, "gb": 1000**3, "tb": 1000**4,
           "kib": KiB, "mib": MiB, "gib": GiB, "tib": 1024**4}  # fmt: skip

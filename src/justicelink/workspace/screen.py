@@ -1,5 +1,6 @@
 """What of a result reaches a screen: the first ``SCREEN_ROWS`` rows, each value cut at
-``SCREEN_VALUE_CHARS`` characters, and a notice saying so. The terminal is not a way out of
+``SCREEN_VALUE_CHARS`` characters, at most ``SCREEN_CELLS`` values and ``SCREEN_CHARS``
+characters in all, and a notice saying so. The terminal is not a way out of
 the platform (``workspace sql ... > file`` once wrote 561,429 record-level rows): bulk results
 belong in a workspace table, and leave only through the airlock.
 """
@@ -12,7 +13,12 @@ from typing import Any
 
 import pyarrow as pa
 
-from justicelink.workspace.limits import SCREEN_ROWS, SCREEN_VALUE_CHARS
+from justicelink.workspace.limits import (
+    SCREEN_CELLS,
+    SCREEN_CHARS,
+    SCREEN_ROWS,
+    SCREEN_VALUE_CHARS,
+)
 
 
 @dataclass(frozen=True)
@@ -33,7 +39,8 @@ class Screen:
         if self.values_cut:
             parts.append(f"{self.values_cut:,} values cut at {SCREEN_VALUE_CHARS:,} characters")
         return (
-            f"output cut: {'; '.join(parts)} (a screen shows at most {SCREEN_ROWS:,} rows). "
+            f"output cut: {'; '.join(parts)} (a screen shows at most {SCREEN_ROWS:,} rows, "
+            f"{SCREEN_CELLS:,} values and {SCREEN_CHARS:,} characters). "
             "To keep a bulk result, write it to a workspace table (CREATE TABLE ... AS SELECT "
             "...); results leave the platform only through the airlock"
         )
@@ -51,16 +58,21 @@ def _shown(value: Any) -> tuple[Any, bool]:
 
 
 def for_screen(table: pa.Table, rows: int = SCREEN_ROWS) -> Screen:
-    """The part of ``table`` a screen shows."""
+    """The part of ``table`` a screen shows: whole rows, as many as fit the row, value and
+    character budgets."""
+    columns = table.column_names
+    rows = min(rows, max(1, SCREEN_CELLS // max(1, len(columns))))
     head = table.slice(0, rows)
-    columns = head.column_names
     out: list[tuple[Any, ...]] = []
-    cut = 0
+    cut = chars = 0
     for raw in zip(*(head.column(c).to_pylist() for c in columns), strict=True):
         row = []
         for v in raw:
             shown, was_cut = _shown(v)
             cut += was_cut
+            chars += len(str(shown))
             row.append(shown)
+        if out and chars > SCREEN_CHARS:
+            break
         out.append(tuple(row))
     return Screen(list(columns), out, table.num_rows, cut)

@@ -242,7 +242,7 @@ class ProjectSession:
         return table
 
     def _fetch(self, result: duckdb.DuckDBPyConnection) -> pa.Table:
-        if result.description is None:
+        if result is None or result.description is None:
             return pa.table({})
         reader = result.to_arrow_reader(batch_size=65_536)
         cap = ResultCap(self.limits.row_cap, self.limits.result_bytes)

@@ -124,6 +124,14 @@ def split(con: duckdb.DuckDBPyConnection, sql: str) -> list[duckdb.Statement]:
         raise QueryRefused(f"query refused: {exc}".strip().splitlines()[0][:300]) from None
     if not statements:
         raise QueryRefused("empty query")
+    for st in statements:
+        # DuckDB expands some statements (a PIVOT without an IN list) into several, and gives
+        # no text for them: nothing to check, so nothing to run
+        if not st.query.strip():
+            raise QueryRefused(
+                "this statement cannot be checked (a PIVOT without an IN list?); name the "
+                "values: PIVOT t ON col IN ('a', 'b') USING ..."
+            )
     return statements
 
 
