@@ -278,3 +278,15 @@ def test_a_whole_number_shaped_like_an_nhs_number_is_refused() -> None:
     with pytest.raises(RefusedError, match="1 number\\(s\\) shaped like NHS numbers") as info:
         check_values(con, "bad", spec.tables[0], "bad.parquet")
     assert "9434765919" not in str(info.value)
+
+
+def test_the_banks_spill_stays_in_the_zone_encrypted(tmp_path: Path) -> None:
+    """Red team F6: the bank's DuckDB spilled plaintext into the working directory."""
+    from justicelink.bank.tables import connect
+
+    ZoneKeys.create(tmp_path / "bank", "bank")
+    con = connect(tmp_path / "bank", create_key=True, write=True)
+    spill = con.execute("SELECT current_setting('temp_directory')").fetchone()[0]
+    assert Path(spill).resolve().is_relative_to((tmp_path / "bank").resolve())
+    assert (Path(spill).stat().st_mode & 0o077) == 0
+    assert con.execute("SELECT current_setting('temp_file_encryption')").fetchone()[0] is True

@@ -29,6 +29,9 @@ def table_file(bank_dir: Path, dataset: str, version: str, table: str) -> Path:
     return Path(bank_dir) / "datasets" / dataset / version / f"{table}.parquet"
 
 
+SPILL = ".spill"
+
+
 def connect(
     bank_dir: Path, *, create_key: bool = False, write: bool = False
 ) -> duckdb.DuckDBPyConnection:
@@ -36,9 +39,15 @@ def connect(
     ``write`` also loads OpenSSL, which DuckDB needs to write encrypted files (and which
     decrypts faster)."""
     key = ZoneKeys.open(bank_dir, "bank").at_rest_key(create=create_key)
-    con = duckdb.connect(config={"threads": "2"})
+    # spill files stay in the bank zone (a private folder, never the working directory)
+    spill = Path(bank_dir) / SPILL
+    spill.mkdir(mode=0o700, exist_ok=True)
+    con = duckdb.connect(
+        config={"threads": "2", "temp_directory": str(spill), "max_temp_directory_size": "8GB"}
+    )
     if write:
         at_rest.enable(con)
+        con.execute("SET temp_file_encryption = true")  # what a load spills, encrypted too
     at_rest.add_parquet_key(con, KEY_NAME, key)
     return con
 

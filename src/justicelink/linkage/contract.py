@@ -16,6 +16,7 @@ from typing import Any
 
 import duckdb
 
+from justicelink.crypto import at_rest
 from justicelink.formats import MATCH_COLUMNS, InputError, held_tmpdir, sweep_stale
 from justicelink.linkage.cascade import run_cascade
 from justicelink.linkage.probabilistic import save_model
@@ -121,6 +122,8 @@ def match_files(
     held = contextlib.ExitStack()
     spill = held.enter_context(held_tmpdir(out.parent, "match"))
     con = duckdb.connect(config={"memory_limit": memory_limit, "temp_directory": str(spill)})
+    at_rest.enable(con)  # identifiers that spill are encrypted (an ephemeral key per run)
+    con.execute("SET temp_file_encryption = true")
     try:
         _load(con, register, "reg", ("person_id",))
         _load(con, records, "rec", ("system_id",))
