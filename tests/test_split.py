@@ -160,11 +160,12 @@ CASES = {
         "ETHNICITY",
         "code list",
     ),
+    # a coded column admits only its codes, so a formula is refused as off the list
     "formula injection": (
         lambda L: _set_field(L, 2, 7, '"=HYPERLINK(1)"'),
         2,
         "ETHNICITY",
-        "formula",
+        "code list",
     ),
     "duplicate native key": (lambda L: L.__setitem__(4, L[3]), 4, "PERSON_ID", "duplicate"),
     "missing required": (lambda L: _set_field(L, 6, 0, '""'), 6, "PERSON_ID", "required"),

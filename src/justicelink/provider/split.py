@@ -264,6 +264,10 @@ class _TableSplitter:
         for col in self.table.columns:
             if col.cls != "content" or col.type != "string":
                 continue
+            # a code-list value, or one too short for a postcode (5 characters), cannot hold
+            # an identifier: checking it would only cost time
+            if col.codes is not None or (col.max_length is not None and col.max_length < 5):
+                continue
             v = q("c_" + col.name)
             text, digits = f"upper({v})", f"regexp_replace({v}, '[^0-9]', '', 'g')"
             compact = f"regexp_replace(upper({v}), '[^A-Z0-9]', '', 'g')"

@@ -36,7 +36,15 @@ def resolve_date(bound: str | float | None) -> date | None:
 
 
 def string_checks(col: Column, v: str) -> list[tuple[str, str]]:
-    """Checks of a content string; ``v`` is the SQL of the value as it would be stored."""
+    """Checks of a content string; ``v`` is the SQL of the value as it would be stored.
+
+    A code list admits only the spec's own values, so it needs no other check."""
+    if col.codes is not None:
+        codes = ", ".join(_str(c) for c in col.codes)
+        return [
+            (f"value is not in the spec's code list ({', '.join(col.codes)})",
+             f"{v} NOT IN ({codes})")
+        ]  # fmt: skip
     out = [
         (REASON_CONTROL, f"regexp_matches({v}, {_str(CONTROL_RE)})"),
         (REASON_FORMULA, f"regexp_matches({v}, {_str(FORMULA_RE)})"),
@@ -45,12 +53,6 @@ def string_checks(col: Column, v: str) -> list[tuple[str, str]]:
         out.append(
             (f"value longer than the spec allows ({col.max_length} characters)",
              f"length({v}) > {col.max_length}")
-        )  # fmt: skip
-    if col.codes is not None:
-        codes = ", ".join(_str(c) for c in col.codes)
-        out.append(
-            (f"value is not in the spec's code list ({', '.join(col.codes)})",
-             f"{v} NOT IN ({codes})")
         )  # fmt: skip
     if col.regex is not None:
         out.append(

@@ -155,6 +155,10 @@ def _column(raw: dict, table: str, source: str) -> Column:
     if cls == "derived" and (derive not in DERIVATIONS or len(args) != DERIVATIONS[derive]):
         raise _fail(source, f"{where}: derived columns need derive in {sorted(DERIVATIONS)}")
     codes = raw.get("codes")
+    for code in codes or ():
+        # a code-list value is checked against the list alone (specs.bounds): it must be clean
+        if not str(code).isprintable() or str(code).strip()[:1] in ("=", "+", "@", "-", ""):
+            raise _fail(source, f"{where}: a code must be printable and not start like a formula")
     pattern = raw.get("pattern")
     max_length = raw.get("max_length")
     if max_length is not None and (not isinstance(max_length, int) or max_length < 1):
