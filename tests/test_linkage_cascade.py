@@ -10,6 +10,8 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from justicelink.formats import InputError
 from justicelink.linkage import match_files
@@ -180,12 +182,6 @@ def test_empty_and_wrongly_typed_files(tmp_path: Path) -> None:
     empty.write_text("system_id,nhs_number,forename,surname,dob,sex,postcode\n")
     with pytest.raises(InputError, match="no rows"):
         match_files(reg, empty, tmp_path / "o.parquet")
-    typed = tmp_path / "typed.csv"
-    typed.write_text(
-        "system_id,nhs_number,forename,surname,dob,sex,postcode\nabc,,A,B,2000-01-01,1,\n"
-    )
-    with pytest.raises(InputError, match="system_id must be a whole number"):
-        match_files(reg, typed, tmp_path / "o.parquet")
     assert not (tmp_path / "o.parquet").exists()
 
 
@@ -229,3 +225,109 @@ def test_twins_are_not_guessed(contract_files, tmp_path: Path) -> None:
     assert got[10**9]["alf_sts_cd"] == 99 and got[10**9]["person_id"] is None
     assert "not guessed" in got[10**9]["reason"]
     assert got[10**9 + 1]["person_id"] == 9_000_002 and got[10**9 + 1]["alf_sts_cd"] in (39, 35)
+
+
+def _nhs(n: int) -> str:
+    """A valid NHS number (modulus 11) near ``n``."""
+    while True:
+        digits = f"{n:09d}"[-9:]
+        check = (11 - sum(int(d) * (10 - i) for i, d in enumerate(digits)) % 11) % 11
+        if check != 10:
+            return digits + str(check)
+        n += 1
+
+
+def _id_csv(path: Path, header: list[str], rows: list[list[str]]) -> Path:
+    import csv
+
+    with open(path, "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(header)
+        w.writerows(rows)
+    return path
+
+
+def test_text_ids_are_kept_exactly_as_given(tmp_path: Path) -> None:
+    """Issue #15: text record ids were refused, and a register id '0_2' became the number 2
+    (DuckDB reads '_' as a digit separator), so every link pointed at the wrong person."""
+    reg = _id_csv(
+        tmp_path / "reg.csv",
+        ["person_id", "nhs_number", "forename", "surname", "previous_surname", "dob", "sex", "postcode"],
+        [["0_2", _nhs(1), "ANN", "JONES", "", "2001-02-03", "2", ""],
+         ["2", _nhs(2), "BOB", "SMITH", "", "1990-05-06", "1", ""],
+         ["007", _nhs(3), "CAT", "REES", "", "1985-07-08", "2", ""]],
+    )  # fmt: skip
+    recs = _id_csv(
+        tmp_path / "recs.csv",
+        ["system_id", "nhs_number", "forename", "surname", "dob", "sex", "postcode"],
+        [["rec-1-org", _nhs(1), "ANN", "JONES", "2001-02-03", "2", ""],
+         ["c17", _nhs(2), "BOB", "SMITH", "1990-05-06", "1", ""],
+         ["7", _nhs(3), "CAT", "REES", "1985-07-08", "2", ""]],
+    )  # fmt: skip
+    out = tmp_path / "out.csv"
+    match_files(reg, recs, out, probabilistic=False)
+    got = {r["system_id"]: r["person_id"] for r in _read_csv_text(out)}
+    assert got == {"rec-1-org": "0_2", "c17": "2", "7": "007"}
+
+
+def _read_csv_text(path: Path) -> list[dict]:
+    import csv
+
+    with open(path, newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def test_duplicate_given_ids_are_refused_with_a_count(tmp_path: Path) -> None:
+    recs = _id_csv(
+        tmp_path / "recs.csv",
+        ["system_id", "nhs_number", "forename", "surname", "dob", "sex", "postcode"],
+        [["a", "", "A", "B", "2000-01-01", "1", ""], ["a", "", "C", "D", "2000-01-01", "1", ""]],
+    )
+    reg = _write(tmp_path / "reg.parquet", [REG_ROW])
+    with pytest.raises(InputError, match="1 duplicate system_id value") as info:
+        match_files(reg, recs, tmp_path / "o.csv", probabilistic=False)
+    assert "'a'" not in str(info.value)
+
+
+_TEXT_ID = st.text(
+    alphabet=st.characters(whitelist_categories=("L", "N"), whitelist_characters="_-. "),
+    min_size=1,
+    max_size=10,
+).filter(lambda v: v.strip() == v)
+
+
+@settings(max_examples=20, deadline=None)
+@given(
+    person_ids=st.lists(_TEXT_ID, min_size=1, max_size=6, unique=True),
+    system_ids=st.lists(_TEXT_ID, min_size=6, max_size=6, unique=True),
+    as_parquet_ints=st.booleans(),
+)
+def test_ids_round_trip_unchanged(tmp_path_factory, person_ids, system_ids, as_parquet_ints):
+    """Text, integer and mixed ids come back exactly as given, each record on its person."""
+    d = tmp_path_factory.mktemp("ids")
+    n = len(person_ids)
+    if as_parquet_ints:
+        person_ids = [abs(hash(p)) % (2**62) for p in person_ids]
+        if len(set(person_ids)) != n:
+            return
+    people = [(person_ids[i], _nhs(10_000 + 97 * i), f"19{50 + i}-0{1 + i % 9}-1{i % 9}")
+              for i in range(n)]  # fmt: skip
+    reg_rows = [{**REG_ROW, "person_id": p, "nhs_number": nhs, "dob": dob, "forename": "X",
+                 "surname": f"S{i}"} for i, (p, nhs, dob) in enumerate(people)]  # fmt: skip
+    if as_parquet_ints:
+        reg = _write(d / "reg.parquet", reg_rows)
+    else:
+        reg = _id_csv(d / "reg.csv", list(REG_ROW),
+                      [[("" if r[k] is None else str(r[k])) for k in REG_ROW] for r in reg_rows])  # fmt: skip
+    recs = _id_csv(
+        d / "recs.csv",
+        list(REC_ROW),
+        [
+            [system_ids[i], nhs, "X", f"S{i}", dob, "1", ""]
+            for i, (_, nhs, dob) in enumerate(people)
+        ],
+    )
+    out = d / "out.csv"
+    match_files(reg, recs, out, probabilistic=False)
+    got = {r["system_id"]: r["person_id"] for r in _read_csv_text(out)}
+    assert got == {system_ids[i]: str(people[i][0]) for i in range(n)}

@@ -51,7 +51,12 @@ def _load(con: duckdb.DuckDBPyConnection, path: Path, name: str, needed: tuple[s
     if not path.is_file():
         raise InputError("no such file", file=str(path))
     try:
-        con.execute(f"CREATE TEMP TABLE {name}_raw AS SELECT * FROM {_reader(path)}")
+        # ids are kept exactly as given (text stays text: DuckDB would read '0_2' as the number
+        # 2); matching works on internal row numbers (__iid), mapped back in the output
+        con.execute(
+            f"CREATE TEMP TABLE {name}_raw AS "
+            f"SELECT *, row_number() OVER () AS __iid FROM {_reader(path)}"
+        )
     except duckdb.Error:
         raise InputError(
             f"cannot read the file as {'Parquet' if path.suffix.lower() == '.parquet' else 'CSV'} (damaged, or not that format)",
@@ -75,7 +80,7 @@ def _clean_sql(name: str, id_col: str, has_prev: bool) -> str:
     pc = "upper(replace(CAST(postcode AS VARCHAR), ' ', ''))"
     prev = f"{name_expr('previous_surname')} AS previous_surname," if has_prev else ""
     return f"""
-        SELECT CAST({id_col} AS BIGINT) AS {id_col},
+        SELECT __iid AS {id_col},
             CASE WHEN length({nhs}) = 10 THEN {nhs} END AS nhs_number,
             {name_expr("forename")} AS forename,
             {name_expr("surname")} AS surname,
@@ -90,7 +95,7 @@ def _clean_sql(name: str, id_col: str, has_prev: bool) -> str:
 
 def _check(con: duckdb.DuckDBPyConnection, name: str, id_col: str, path: Path) -> None:
     n, ids, nulls = con.execute(
-        f"SELECT count(*), count(DISTINCT {id_col}), count(*) - count({id_col}) FROM {name}"
+        f"SELECT count(*), count(DISTINCT {id_col}), count(*) - count({id_col}) FROM {name}_raw"
     ).fetchone()  # type: ignore[misc]
     if nulls:
         raise InputError(f"{nulls} row(s) without {id_col}", file=str(path), column=id_col)
@@ -133,17 +138,8 @@ def match_files(
                 if c not in have:
                     con.execute(f"ALTER TABLE {name}_raw ADD COLUMN {c} VARCHAR")
             id_col = "person_id" if name == "reg" else "system_id"
-            try:
-                con.execute(
-                    f"CREATE TEMP TABLE {name} AS {_clean_sql(name, id_col, name == 'reg')}"
-                )
-            except duckdb.ConversionException:
-                raise InputError(
-                    f"{id_col} must be a whole number",
-                    file=str(path),
-                    column=id_col,
-                ) from None
             _check(con, name, id_col, path)
+            con.execute(f"CREATE TEMP TABLE {name} AS {_clean_sql(name, id_col, name == 'reg')}")
         usable = con.execute(
             "SELECT count(*) FROM rec WHERE nhs_number IS NOT NULL OR forename IS NOT NULL OR surname IS NOT NULL OR dob IS NOT NULL"
         ).fetchone()[0]  # type: ignore[index]
@@ -163,8 +159,10 @@ def match_files(
         fmt = "(FORMAT csv, HEADER true)" if out.suffix.lower() == ".csv" else "(FORMAT parquet)"
         tmp = spill / out.name
         con.execute(
-            "COPY (SELECT system_id, person_id, alf_sts_cd, alf_mtch_pct, match_weight, reason "
-            f"FROM matched ORDER BY system_id) TO '{tmp}' {fmt}"
+            "COPY (SELECT r.system_id, g.person_id, m.alf_sts_cd, m.alf_mtch_pct, m.match_weight, "
+            "m.reason FROM matched m JOIN rec_raw r ON r.__iid = m.system_id "
+            "LEFT JOIN reg_raw g ON g.__iid = m.person_id ORDER BY m.system_id) "
+            f"TO '{tmp}' {fmt}"
         )
         os.replace(tmp, out)
         if model_path is not None and result.model is not None:
@@ -174,7 +172,10 @@ def match_files(
             if truth is not None:
                 _load(con, Path(truth), "truth", ("system_id", "person_id"))
                 con.execute(
-                    "CREATE TEMP TABLE truth AS SELECT CAST(system_id AS BIGINT) AS system_id, CAST(person_id AS BIGINT) AS person_id FROM truth_raw"
+                    "CREATE TEMP TABLE truth AS SELECT r.__iid AS system_id, g.__iid AS person_id "
+                    "FROM truth_raw t JOIN rec_raw r "
+                    "ON CAST(r.system_id AS VARCHAR) = CAST(t.system_id AS VARCHAR) "
+                    "LEFT JOIN reg_raw g ON CAST(g.person_id AS VARCHAR) = CAST(t.person_id AS VARCHAR)"
                 )
                 truth_rel = "truth"
             from justicelink.linkage.report import write_report
