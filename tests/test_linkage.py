@@ -60,6 +60,46 @@ def test_duplicate_person_ids_are_refused(world, zones, tmp_path: Path) -> None:
     assert current_version(lk.folder.parent, required=False) is None
 
 
+def test_text_register_ids_are_kept_as_given(world, zones, tmp_path: Path) -> None:
+    """Issue #15: a register whose person_id is text such as '0_2' was silently read as numbers
+    (DuckDB reads '_' as a digit separator). Text ids get internal numbers, are kept beside
+    them, and make their ALFs; addresses follow their person."""
+    from justicelink.crypto import prf_python
+
+    src = tmp_path / "reg"
+    shutil.copytree(world.register_dir, src)
+    person = pq.read_table(src / "WDS_PERSON.parquet").slice(0, 200)
+    ids = person.column("person_id").to_pylist()
+    text = {i: f"{n % 3}_{n}" for n, i in enumerate(ids)}  # '0_0', '1_1', '2_2', '0_3' ...
+    as_text = pa.array([text[i] for i in ids])
+    pq.write_table(person.set_column(0, "person_id", as_text), src / "WDS_PERSON.parquet")
+    address = pq.read_table(src / "WDS_ADDRESS.parquet")
+    address = address.filter(pa.compute.is_in(address.column("person_id"), pa.array(ids)))
+    i = address.column_names.index("person_id")
+    mapped = pa.array([text[v] for v in address.column("person_id").to_pylist()])
+    pq.write_table(address.set_column(i, "person_id", mapped), src / "WDS_ADDRESS.parquet")
+    lk = zones["linkage"]
+    v = load_register(src, lk.folder.parent, lk.prf_key())
+    out = pq.read_table(v.person).to_pylist()
+    assert sorted(r["given_person_id"] for r in out) == sorted(text.values())
+    assert len({r["person_id"] for r in out}) == len(out)
+    for r in out[:20]:
+        assert r["alf"] == prf_python(lk.prf_key(), f"ALF|{r['given_person_id']}")
+    internal = {r["given_person_id"]: r["person_id"] for r in out}
+    got = pq.read_table(v.address).column("person_id").to_pylist()
+    assert sorted(got) == sorted(internal[t] for t in mapped.to_pylist())
+    # and the register links: an EDDS submission against it runs end to end, ALFs from given ids
+    split(
+        load_spec("EDDS"), world.extracts["EDDS"], tmp_path / "sub",
+        linkage_recipient=load_recipient(lk.recipient),
+        bank_recipient=load_recipient(zones["bank"].recipient),
+        provider_key=zones["provider"].prf_key(),
+    )  # fmt: skip
+    run = run_submission(tmp_path / "sub" / "linkage", lk.folder.parent,
+                         load_recipient(zones["bank"].recipient), probabilistic=False)  # fmt: skip
+    assert run.rows > 0 and run.by_status.get(1, 0) > 0  # records link to text-id people
+
+
 def test_alf_file_layout_and_statuses(linked, zones) -> None:
     for run in linked.values():
         _, tables = open_sealed(run.outbox, zones["bank"].identity(), "bank", kind="alf")

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from justicelink.crypto import check_no_collisions, prf_sql
@@ -87,11 +88,26 @@ def load_register(source: Path, linkage_dir: Path, key: bytes) -> RegisterVersio
     nulls = con.execute("SELECT count(*) FROM p WHERE person_id IS NULL").fetchone()[0]  # type: ignore[index]
     if nulls:
         raise InputError("person_id is missing", file=str(person), column="person_id")
-    with atomic_dir(root / f"v{version:04d}") as tmp:
+    # person_id is kept as given. Matching needs whole numbers: an integer id is used as it is;
+    # any other id (text such as '0_2', which DuckDB would read as the number 2) gets an
+    # internal number, and the given id is kept beside it (given_person_id). The ALF is always
+    # made from the given id, so it is stable across register versions.
+    integer_ids = pa.types.is_integer(pq.read_schema(person).field("person_id").type)
+    if integer_ids:
+        con.execute("CREATE TEMP TABLE ids AS SELECT person_id AS given, person_id AS iid FROM p")
+    else:
         con.execute(
-            f"COPY (SELECT {prf_sql(key, chr(39) + 'ALF|' + chr(39) + ' || person_id')} AS alf, "
-            f"person_id, nhs_number, forename, surname, previous_surname, CAST(dob AS DATE) AS dob, "
-            f"CAST(sex AS INTEGER) AS sex, CAST(dod AS DATE) AS dod FROM p ORDER BY person_id) "
+            "CREATE TEMP TABLE ids AS SELECT person_id AS given, "
+            "row_number() OVER (ORDER BY CAST(person_id AS VARCHAR)) AS iid FROM p"
+        )
+    given = "" if integer_ids else "ids.given AS given_person_id, "
+    with atomic_dir(root / f"v{version:04d}") as tmp:
+        alf = prf_sql(key, "'ALF|' || CAST(ids.given AS VARCHAR)")
+        con.execute(
+            f"COPY (SELECT {alf} AS alf, ids.iid AS person_id, {given}"
+            f"nhs_number, forename, surname, previous_surname, CAST(dob AS DATE) AS dob, "
+            f"CAST(sex AS INTEGER) AS sex, CAST(dod AS DATE) AS dod "
+            f"FROM p JOIN ids ON ids.given = p.person_id ORDER BY ids.iid) "
             f"TO '{tmp / 'person.parquet'}' (FORMAT parquet, COMPRESSION zstd)"
         )
         check_no_collisions(
@@ -102,9 +118,10 @@ def load_register(source: Path, linkage_dir: Path, key: bytes) -> RegisterVersio
             what="register ALFs",
         )
         con.execute(
-            f"COPY (SELECT person_id, postcode, CAST(from_date AS DATE) AS from_date, "
-            f"CAST(to_date AS DATE) AS to_date FROM read_parquet('{address}') "
-            f"ORDER BY person_id, from_date) TO '{tmp / 'address.parquet'}' (FORMAT parquet)"
+            f"COPY (SELECT ids.iid AS person_id, postcode, CAST(from_date AS DATE) AS from_date, "
+            f"CAST(to_date AS DATE) AS to_date FROM read_parquet('{address}') a "
+            f"JOIN ids ON ids.given = a.person_id "
+            f"ORDER BY ids.iid, from_date) TO '{tmp / 'address.parquet'}' (FORMAT parquet)"
         )
         con.execute(
             f"COPY (SELECT postcode, lsoa2011_cd FROM read_parquet('{postcode}') ORDER BY postcode) "
