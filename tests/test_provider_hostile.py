@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
 
@@ -419,26 +420,30 @@ CASES: list[Case] = [
 # decimals: a birth weight of inf or nan (NCCH)
 
 
+# the NCCH births the decimal cases start from (set once per module by ``_ncch_source``)
+_NCCH: dict[str, pa.Table] = {}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _ncch_source(world) -> None:
+    _NCCH["births"] = pq.read_table(world.extracts["NCCH"] / "CHILD_BIRTHS.parquet").slice(0, 50)
+
+
+def _ncch_csv(d: Path, column: str, row: int, value: str) -> Path:
+    """The NCCH births as CSV, with data row ``row`` (1-based) of ``column`` set to ``value``."""
+    src = _NCCH["births"]
+    cols = {c: [None if v is None else str(v) for v in src.column(c).to_pylist()]
+            for c in src.column_names}  # fmt: skip
+    cols[column][row - 1] = value
+    p = d / "CHILD_BIRTHS.csv"
+    pacsv.write_csv(pa.table(cols), p)
+    return p
+
+
 def _ncch(value: str) -> Callable[[list[list[str]], Path], Path]:
-    def make(rows: list[list[str]], d: Path) -> Path:
-        src = pq.read_table(_WORLD[0].extracts["NCCH"] / "CHILD_BIRTHS.parquet").slice(0, 50)
-        cols = {c: [None if v is None else str(v) for v in src.column(c).to_pylist()]
-                for c in src.column_names}  # fmt: skip
-        cols["BIRTH_WEIGHT"][9] = value
-        p = d / "CHILD_BIRTHS.csv"
-        pacsv_write(pa.table(cols), p)
-        return p
-
-    return make
+    return lambda rows, d: _ncch_csv(d, "BIRTH_WEIGHT", 10, value)
 
 
-def pacsv_write(t: pa.Table, p: Path) -> None:
-    import pyarrow.csv as pacsv
-
-    pacsv.write_csv(t, p)
-
-
-_WORLD: list = []
 CASES += [
     Case("birth weight of inf", _ncch("inf"), r"not a finite number", 10, "BIRTH_WEIGHT", "NCCH"),
     Case("birth weight of nan", _ncch("nan"), r"not a finite number", 10, "BIRTH_WEIGHT", "NCCH"),
@@ -463,7 +468,6 @@ def test_the_suite_is_large_enough() -> None:
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 def test_hostile_input(case: Case, world, base_rows, zones, tmp_path: Path) -> None:
-    _WORLD[:] = [world]
     d = tmp_path / "in"
     d.mkdir()
     src = case.make(base_rows, d)
@@ -705,14 +709,9 @@ def test_a_content_value_holding_its_own_rows_identifiers_is_refused(note, zones
 
 def test_an_nhs_number_in_a_number_column_is_refused(world, zones, tmp_path) -> None:
     """Red team F3: a number column carried NHS numbers; numbers are bounded by their spec."""
-    _WORLD[:] = [world]
     d = tmp_path / "in"
     d.mkdir()
-    src = pq.read_table(world.extracts["NCCH"] / "CHILD_BIRTHS.parquet").slice(0, 50)
-    cols = {c: [None if v is None else str(v) for v in src.column(c).to_pylist()]
-            for c in src.column_names}  # fmt: skip
-    cols["GEST_AGE"][4] = "6285207690"
-    pacsv_write(pa.table(cols), d / "CHILD_BIRTHS.csv")
+    _ncch_csv(d, "GEST_AGE", 5, "6285207690")
     with pytest.raises(InputError, match=r"above the spec's maximum \(45\)") as info:
         _split(zones, "NCCH", d / "CHILD_BIRTHS.csv", tmp_path / "out")
     assert (info.value.row, info.value.column) == (5, "GEST_AGE")
