@@ -216,6 +216,9 @@ def linkage_match(
             deterministic=not splink_only,
         )
     emit(["ALF_STS_CD", "records"], sorted(r.counts.items()), None)
+    for note in r.notes:  # what the matcher chose for this data (fields, blocking, posterior)
+        if note.startswith(("fields compared", "left out", "wide blocking", "posterior")):
+            say(note)
     say(f"{sum(r.counts.values()):,} records -> {out}" + (f"; report {report}" if report else ""))
 
 

@@ -1,40 +1,121 @@
 """Assignment: from scored candidate pairs to one decision per record.
 
-Best register person per record by match weight (a person reached by several blocking rules is
-scored once). p >= 0.9 gives 39, 0.5 <= p < 0.9 gives 35, otherwise 99. When a second person is
-nearly as likely (within ``AMBIGUITY_WEIGHT`` bits and itself p >= 0.5) - twins, same-name
-relatives - the record is not guessed: it stays unlinked (99) and the reason says why.
+Splink gives each candidate pair a Bayes factor BF (its match weight, less the prior weight). A
+record links to at most one register person, so the candidates of a record compete. With N
+people on the register and a share pi of the records having their person on it, the posterior
+that record i is person j is
+
+    P(i = j) = (pi / N) BF_ij / ((1 - pi) + pi * BLOCKING_MISS + (pi / N) * sum_k BF_ik)
+
+(the sum over the record's candidates; ``BLOCKING_MISS`` is the share of true matches no blocking
+rule reaches, whose person is among the unscored). pi is estimated from the data by EM over the
+records (the mean posterior of having a match), so thresholds follow the fitted model and the
+register at hand rather than constants tuned on one world: the same Bayes factor means more on a
+register of 500 than on one of 3M, and more when nearly every record has a match.
+
+The best candidate takes status 39 when P >= 0.9 and 35 when 0.5 <= P < 0.9 (the SAIL meanings of
+the codes); otherwise 99. When a second person is nearly as likely (within ``AMBIGUITY_WEIGHT``
+bits) and the two together are likely (twins, same-name relatives), the record is not guessed: it
+stays unlinked (99) and the reason says why.
 """
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
+
 import duckdb
+import numpy as np
 
 from justicelink.formats import AlfStatus
 
 AMBIGUITY_WEIGHT = 2.0  # bits: the best must be at least 4x as likely as the runner-up
 P_HIGH = 0.9
 P_LOW = 0.5
+BLOCKING_MISS = 1e-3
+EM_ITERATIONS = 500
 
 
-def assign(con: duckdb.DuckDBPyConnection) -> None:
-    """From ``candidates`` create ``prob_assign(system_id, person_id, status, p, weight, reason)``."""
+@dataclass(frozen=True)
+class Posterior:
+    """What the assignment estimated: pi, and the constants of the posterior."""
+
+    share_matched: float  # pi: share of scored records whose person is on the register
+    register_size: int
+    records: int
+
+    def note(self) -> str:
+        return (
+            f"posterior per record: register of {self.register_size:,}; estimated share of the "
+            f"{self.records:,} scored records with a match on the register {self.share_matched:.4f}"
+        )
+
+
+def _estimate_pi(log2_sum: np.ndarray, n_records: int, register_size: int) -> float:
+    """EM for pi: each record's posterior of having a match, averaged, until it settles."""
+    if n_records == 0 or len(log2_sum) == 0:
+        return 0.0
+    pi = 0.5
+    log2_n = math.log2(max(register_size, 1))
+    for _ in range(EM_ITERATIONS):
+        b = (1 - pi) + pi * BLOCKING_MISS
+        expo = np.clip(math.log2(b) - (math.log2(pi) - log2_n + log2_sum), -1000, 1000)
+        new = float(np.sum(1 / (1 + np.exp2(expo)))) / n_records
+        new = min(max(new, 1e-9), 1 - 1e-9)
+        if abs(new - pi) < 1e-10:
+            return new
+        pi = new
+    return pi
+
+
+def assign(
+    con: duckdb.DuckDBPyConnection, *, prior_weight: float, register_size: int, records: int
+) -> Posterior:
+    """From ``candidates`` create ``prob_assign(system_id, person_id, status, p, weight, reason)``.
+
+    ``records``: how many records were scored (those with no candidate count as unmatched).
+    """
     probable, possible, unmatched = (
         AlfStatus.PROBABLE.value,
         AlfStatus.POSSIBLE.value,
         AlfStatus.UNMATCHED.value,
     )
+    # one Bayes factor (log2) per record and person: a person reached by several blocking rules
+    # is scored once
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE cand_bf AS
+            SELECT system_id, person_id, max(match_weight) AS w, max(match_weight) - {prior_weight!r} AS lbf
+            FROM candidates GROUP BY 1, 2"""
+    )
+    con.execute(
+        """CREATE OR REPLACE TEMP TABLE cand_sum AS
+           SELECT system_id, m + log2(sum(pow(2.0, lbf - m))) AS log2_sum
+           FROM (SELECT system_id, lbf, max(lbf) OVER (PARTITION BY system_id) AS m FROM cand_bf)
+           GROUP BY system_id, m"""
+    )
+    sums = con.execute("SELECT log2_sum FROM cand_sum").fetchnumpy()["log2_sum"]
+    pi = _estimate_pi(np.asarray(sums, dtype=np.float64), records, register_size)
+    post = Posterior(pi, register_size, records)
+    if pi == 0.0:
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE prob_assign (system_id BIGINT, person_id BIGINT, "
+            "status INTEGER, p DOUBLE, weight DOUBLE, reason VARCHAR)"
+        )
+        return post
+    c = math.log2(pi) - math.log2(max(register_size, 1))
+    b = (1 - pi) + pi * BLOCKING_MISS
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE prob_assign AS
-        WITH per_person AS (
-            SELECT system_id, person_id, max(match_weight) AS w, max(match_probability) AS p
-            FROM candidates GROUP BY 1, 2
+        WITH post AS (
+            SELECT f.system_id, f.person_id, f.w, f.lbf,
+                least(1.0, pow(2.0, greatest(({c!r} + f.lbf) - log2({b!r} + pow(2.0, least({c!r} + s.log2_sum, 1000))), -1000))) AS p
+            FROM cand_bf f JOIN cand_sum s USING (system_id)
         ), ranked AS (
-            SELECT *, row_number() OVER (PARTITION BY system_id ORDER BY w DESC, person_id) AS rk
-            FROM per_person
+            SELECT *, row_number() OVER (PARTITION BY system_id ORDER BY lbf DESC, person_id) AS rk
+            FROM post
         ), best AS (
-            SELECT b.system_id, b.person_id, b.p, b.w, s.p AS p2, s.w AS w2
+            SELECT b.system_id, b.person_id, b.p, b.w, b.lbf, s.p AS p2, s.lbf AS lbf2
             FROM ranked b LEFT JOIN ranked s ON s.system_id = b.system_id AND s.rk = 2
             WHERE b.rk = 1
         )
@@ -48,7 +129,9 @@ def assign(con: duckdb.DuckDBPyConnection) -> None:
                 WHEN p >= {P_LOW} THEN 'probabilistic match, 0.5 <= p < 0.9'
                 ELSE 'best candidate below p = 0.5' END AS reason
         FROM (
-            SELECT *, (p2 IS NOT NULL AND p2 >= {P_LOW} AND w - w2 < {AMBIGUITY_WEIGHT}) AS ambiguous FROM best
+            SELECT *, (lbf2 IS NOT NULL AND lbf - lbf2 < {AMBIGUITY_WEIGHT} AND p + p2 >= {P_LOW}) AS ambiguous
+            FROM best
         )
         """
     )
+    return post

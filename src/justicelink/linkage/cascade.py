@@ -10,7 +10,7 @@ import duckdb
 from justicelink.formats import LOOSE_FILTER, AlfStatus, status_in
 from justicelink.linkage.assign import assign
 from justicelink.linkage.deterministic import match_deterministic
-from justicelink.linkage.probabilistic import prepare_register, train_and_predict
+from justicelink.linkage.probabilistic import prepare_register, prior_weight, train_and_predict
 
 
 @dataclass
@@ -55,8 +55,14 @@ def run_cascade(
     if probabilistic:
         prepare_register(con, register, register_sql)
         res = train_and_predict(con, records, "remaining")
-        model, notes, pairs = res.model, res.notes, res.pairs
-        assign(con)
+        model, notes, pairs = res.model, list(res.notes), res.pairs
+        post = assign(
+            con,
+            prior_weight=prior_weight(model) if model is not None else 0.0,
+            register_size=res.register_size,
+            records=res.scored,
+        )
+        notes.append(post.note())
     else:
         con.execute(
             "CREATE OR REPLACE TEMP TABLE prob_assign (system_id BIGINT, person_id BIGINT, status INTEGER, "

@@ -39,6 +39,7 @@ class MatchResult:
     counts: dict[int, int]
     model: dict[str, Any] | None
     pairs: int
+    notes: tuple[str, ...] = ()  # fields compared and left out, blocking, posterior
 
 
 def _reader(path: Path) -> str:
@@ -89,7 +90,9 @@ def _clean_sql(name: str, id_col: str, has_prev: bool) -> str:
             CASE upper(trim(CAST(sex AS VARCHAR))) WHEN '1' THEN 1 WHEN 'M' THEN 1 WHEN 'MALE' THEN 1
                 WHEN '2' THEN 2 WHEN 'F' THEN 2 WHEN 'FEMALE' THEN 2 ELSE 9 END AS sex,
             CASE WHEN regexp_full_match({pc}, '[A-Z]{{1,2}}[0-9][A-Z0-9]?[0-9][A-Z]{{2}}')
-                 THEN substr({pc}, 1, length({pc}) - 3) || ' ' || right({pc}, 3) END AS postcode
+                 THEN substr({pc}, 1, length({pc}) - 3) || ' ' || right({pc}, 3)
+                 -- a postcode of another country is kept as given (letters and digits)
+                 WHEN regexp_full_match({pc}, '[A-Z0-9-]{{3,10}}') THEN {pc} END AS postcode
         FROM {name}_raw"""
 
 
@@ -184,7 +187,7 @@ def match_files(
                 con, "rec", report, title=f"Linkage quality: {records.name}", cascade=result, truth=truth_rel,
                 meta={"register": register.name, "records": records.name, "candidate pairs scored": result.pairs},
             )  # fmt: skip
-        return MatchResult(out, result.counts, result.model, result.pairs)
+        return MatchResult(out, result.counts, result.model, result.pairs, tuple(result.notes))
     finally:
         con.close()
 

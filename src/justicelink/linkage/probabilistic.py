@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -18,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import duckdb
 
 from justicelink.linkage import nicknames
+from justicelink.linkage.fields import FieldChoice, choose_fields
 from justicelink.linkage.register import RegisterVersion
 
 if TYPE_CHECKING:
@@ -27,6 +29,7 @@ TRAIN_SAMPLE = 100_000
 U_MAX_PAIRS = 1.5e6
 EM_MAX_PAIRS = 5e5
 M_FLOOR = 0.002
+CANDIDATE_FLOOR_BITS = 16
 # the columns Splink compares; ``*_hist`` are lists (surname and postcode history)
 FEATURES = (
     "nhs_number",
@@ -68,89 +71,91 @@ def _features(source: str, *, register: bool) -> str:
         FROM {source}"""
 
 
-def _settings() -> SettingsCreator:
+def _comparisons(fields: FieldChoice) -> list[Any]:
+    """One comparison per field that carries information in this run (``fields.used``)."""
     import splink.comparison_level_library as cll
     import splink.comparison_library as cl
-    from splink import SettingsCreator, block_on
 
     swap = (
         "substr(dob_l, 1, 4) = substr(dob_r, 1, 4) AND substr(dob_l, 6, 2) = substr(dob_r, 9, 2) "
         "AND substr(dob_l, 9, 2) = substr(dob_r, 6, 2)"
     )
-    comparisons = [
-        cl.CustomComparison(
-            output_column_name="nhs_number",
-            comparison_levels=[
-                cll.NullLevel("nhs_number"),
-                cll.ExactMatchLevel("nhs_number"),
-                cll.ElseLevel(),
-            ],
-        ),
-        cl.CustomComparison(
-            output_column_name="forename",
-            comparison_levels=[
-                cll.NullLevel("forename"),
-                cll.ExactMatchLevel("forename", term_frequency_adjustments=True),
-                cll.CustomLevel(
-                    nicknames.sql_condition(), label_for_charts="name variant (lexicon)"
-                ),
-                cll.JaroWinklerLevel("forename", 0.92),
-                cll.JaroWinklerLevel("forename", 0.80),
-                cll.ElseLevel(),
-            ],
-        ),
-        cl.CustomComparison(
-            output_column_name="surname",
-            comparison_levels=[
-                cll.NullLevel("surname"),
-                cll.ExactMatchLevel("surname", term_frequency_adjustments=True),
-                cll.CustomLevel(
-                    "list_contains(surname_hist_r, surname_l) OR list_contains(surname_hist_l, surname_r)",
-                    label_for_charts="in surname history (previous surname)",
-                ),
-                cll.JaroWinklerLevel("surname", 0.92),
-                cll.ElseLevel(),
-            ],
-        ),
-        cl.CustomComparison(
-            output_column_name="dob",
-            comparison_levels=[
-                cll.NullLevel("dob"),
-                cll.ExactMatchLevel("dob"),
-                cll.CustomLevel(swap, label_for_charts="day and month swapped"),
-                cll.DamerauLevenshteinLevel("dob", 1),
-                cll.CustomLevel(
-                    "abs(date_diff('day', CAST(dob_l AS DATE), CAST(dob_r AS DATE))) <= 365",
-                    label_for_charts="within a year",
-                ),
-                cll.ElseLevel(),
-            ],
-        ),
-        cl.CustomComparison(
-            output_column_name="sex",
-            comparison_levels=[cll.NullLevel("sex"), cll.ExactMatchLevel("sex"), cll.ElseLevel()],
-        ),
-        cl.CustomComparison(
-            output_column_name="postcode",
-            comparison_levels=[
-                cll.NullLevel("postcode"),
-                cll.ExactMatchLevel("postcode"),
-                cll.CustomLevel(
-                    "list_contains(postcode_hist_r, postcode_l) OR list_contains(postcode_hist_l, postcode_r)",
-                    label_for_charts="in address history",
-                ),
-                cll.CustomLevel(
-                    "substr(postcode_l, 1, length(postcode_l) - 2) = substr(postcode_r, 1, length(postcode_r) - 2)",
-                    label_for_charts="same postcode sector",
-                ),
-                cll.ElseLevel(),
-            ],
-        ),
+    # a forename and surname recorded the wrong way round (either side)
+    names_swapped = "forename_l = surname_r AND surname_l = forename_r"
+    levels: dict[str, list[Any]] = {
+        "nhs_number": [
+            cll.NullLevel("nhs_number"),
+            cll.ExactMatchLevel("nhs_number"),
+            cll.ElseLevel(),
+        ],
+        "forename": [
+            cll.NullLevel("forename"),
+            cll.ExactMatchLevel("forename", term_frequency_adjustments=True),
+            cll.CustomLevel(nicknames.sql_condition(), label_for_charts="name variant (lexicon)"),
+            cll.JaroWinklerLevel("forename", 0.92),
+            cll.JaroWinklerLevel("forename", 0.80),
+            *(
+                [cll.CustomLevel(names_swapped, label_for_charts="forename and surname swapped")]
+                if "surname" in fields
+                else []
+            ),
+            cll.ElseLevel(),
+        ],
+        "surname": [
+            cll.NullLevel("surname"),
+            cll.ExactMatchLevel("surname", term_frequency_adjustments=True),
+            cll.CustomLevel(
+                "list_contains(surname_hist_r, surname_l) OR list_contains(surname_hist_l, surname_r)",
+                label_for_charts="in surname history (previous surname)",
+            ),
+            cll.JaroWinklerLevel("surname", 0.92),
+            cll.JaroWinklerLevel("surname", 0.80),
+            cll.ElseLevel(),
+        ],
+        "dob": [
+            cll.NullLevel("dob"),
+            cll.ExactMatchLevel("dob"),
+            cll.CustomLevel(swap, label_for_charts="day and month swapped"),
+            cll.DamerauLevenshteinLevel("dob", 1),
+            cll.CustomLevel(
+                "abs(date_diff('day', CAST(dob_l AS DATE), CAST(dob_r AS DATE))) <= 365",
+                label_for_charts="within a year",
+            ),
+            cll.ElseLevel(),
+        ],
+        "sex": [cll.NullLevel("sex"), cll.ExactMatchLevel("sex"), cll.ElseLevel()],
+        "postcode": [
+            cll.NullLevel("postcode"),
+            cll.ExactMatchLevel("postcode"),
+            cll.CustomLevel(
+                "list_contains(postcode_hist_r, postcode_l) OR list_contains(postcode_hist_l, postcode_r)",
+                label_for_charts="in address history",
+            ),
+            cll.CustomLevel(
+                "substr(postcode_l, 1, length(postcode_l) - 2) = substr(postcode_r, 1, length(postcode_r) - 2)",
+                label_for_charts="same postcode sector",
+            ),
+            cll.ElseLevel(),
+        ],
+    }
+    return [
+        cl.CustomComparison(output_column_name=f, comparison_levels=levels[f]) for f in fields.used
     ]
+
+
+def _settings(
+    fields: FieldChoice, rules: tuple[tuple[str, ...], ...], register_size: int
+) -> SettingsCreator:
+    from splink import SettingsCreator, block_on
+
     return SettingsCreator(
         link_type="link_only",
-        comparisons=comparisons,
-        blocking_rules_to_generate_predictions=[block_on(*keys) for keys in BLOCKING_KEYS],
+        comparisons=_comparisons(fields),
+        blocking_rules_to_generate_predictions=[block_on(*k) for k in rules],
+        # the prior for a random pair; decisions do not use it (see assign.py: the posterior is
+        # computed per record from Bayes factors, the register size and the share of records
+        # that have a match)
+        probability_two_random_records_match=1 / max(register_size, 2),
         retain_intermediate_calculation_columns=False,
         retain_matching_columns=False,
         max_iterations=20,
@@ -158,7 +163,7 @@ def _settings() -> SettingsCreator:
 
 
 # Blocking: the columns that must agree for a pair to be scored (Splink's block_on), one rule
-# each; BLOCKING_SQL is the same rules as SQL over a pair (l, r), for the report's recall check.
+# each. Derived keys: f1/s1 first letter of forename/surname, yob year and md month-day of birth.
 BLOCKING_KEYS: tuple[tuple[str, ...], ...] = (
     ("nhs_number",),
     ("dob", "s1"),
@@ -168,21 +173,144 @@ BLOCKING_KEYS: tuple[tuple[str, ...], ...] = (
     ("postcode", "f1"),
     ("postcode", "s1"),
 )
-BLOCKING_SQL = tuple(" AND ".join(f"l.{c} = r.{c}" for c in keys) for keys in BLOCKING_KEYS)
-EM_KEYS: tuple[tuple[str, ...], ...] = (("dob",), ("forename", "surname"))  # one EM pass each
+DERIVED = {"f1": "forename", "s1": "surname", "yob": "dob", "md": "dob"}
+# EM passes, one per rule, chosen by ``em_rules``. A pass estimates m only for the fields its
+# rule leaves free, and two-class EM needs at least two informative free fields to tell matches
+# from pairs that merely share the blocked values (with names, dob and sex only, blocking on the
+# two names leaves dob and sex: EM then takes "same sex" for "same person").
+EM_KEYS: tuple[tuple[str, ...], ...] = (
+    ("dob",),
+    ("forename", "surname"),
+    ("postcode",),
+    ("surname",),
+    ("forename",),
+    ("nhs_number",),
+)
+WEAK_FIELDS = ("sex",)
+
+
+# Wider rules, each added (in this order) only while the pairs they bring stay within the
+# budget for this run: on a small register they cost little and catch records whose errors
+# defeat every rule above; on a national register they would swamp the scoring, and are left out.
+WIDE_KEYS: tuple[tuple[str, ...], ...] = (
+    ("surname", "yob"),
+    ("forename", "yob"),
+    ("forename", "surname"),
+    ("dob",),
+    ("postcode",),
+    ("surname",),
+    ("forename",),
+)
+PAIRS_PER_RECORD = 50  # budget for the wide rules: pairs per record scored, at least PAIRS_MIN
+PAIRS_MIN = 2_000_000
+
+
+def _usable(keys: tuple[str, ...], fields: FieldChoice) -> bool:
+    return all(DERIVED.get(k, k) in fields for k in keys)
+
+
+def count_pairs(
+    con: duckdb.DuckDBPyConnection, keys: tuple[str, ...], left: str, right: str
+) -> int:
+    """How many pairs a blocking rule generates between two feature tables (exact, by group)."""
+    cols = ", ".join(keys)
+    not_null = " AND ".join(f"{k} IS NOT NULL" for k in keys)
+    row = con.execute(
+        f"""SELECT coalesce(sum(l.n * r.n), 0) FROM
+            (SELECT {cols}, count(*) AS n FROM {left} WHERE {not_null} GROUP BY ALL) l
+            JOIN (SELECT {cols}, count(*) AS n FROM {right} WHERE {not_null} GROUP BY ALL) r
+            USING ({cols})"""
+    ).fetchone()
+    return int(row[0]) if row else 0
+
+
+def choose_blocking(
+    con: duckdb.DuckDBPyConnection, fields: FieldChoice, left: str, right: str
+) -> tuple[tuple[tuple[str, ...], ...], list[str]]:
+    """The blocking rules for this run and a note on each wide rule taken or left out."""
+    rules = list(blocking_keys(fields))
+    n = con.execute(f"SELECT count(*) FROM {left}").fetchone()[0]  # type: ignore[index]
+    budget = max(PAIRS_MIN, PAIRS_PER_RECORD * n)
+    spent, notes = 0, []
+    for keys in WIDE_KEYS:
+        if not _usable(keys, fields):
+            continue
+        pairs = count_pairs(con, keys, left, right)
+        name = " + ".join(keys)
+        if spent + pairs <= budget:
+            rules.append(keys)
+            spent += pairs
+            notes.append(f"wide blocking rule {name}: {pairs:,} pairs, taken")
+        else:
+            notes.append(
+                f"wide blocking rule {name}: {pairs:,} pairs, left out (budget {budget:,})"
+            )
+    return tuple(rules), notes
+
+
+def _reads(field: str, fields: FieldChoice) -> set[str]:
+    """The fields a comparison reads (see ``_comparisons``)."""
+    return {"forename", "surname"} if field == "forename" and "surname" in fields else {field}
+
+
+def em_rules(fields: FieldChoice) -> tuple[tuple[str, ...], ...]:
+    """Two EM passes: each leaves at least two informative fields free, and every field the
+    first pass blocks on is free in the second (so every field gets an m estimate)."""
+    strong = [f for f in fields.used if f not in WEAK_FIELDS]
+
+    def free(keys: tuple[str, ...]) -> set[str]:
+        # Splink leaves out of a pass every comparison that reads a blocked column: the forename
+        # comparison also reads the surname (its "forename and surname swapped" level)
+        blocked = {DERIVED.get(k, k) for k in keys}
+        return {f for f in strong if not (_reads(f, fields) & blocked)}
+
+    ok = [k for k in EM_KEYS if _usable(k, fields) and len(free(k)) >= 2]
+    if not ok:
+        return ()
+    first = ok[0]
+    blocked = {DERIVED.get(k, k) for k in first}
+    second = next((k for k in ok[1:] if blocked <= free(k)), None)
+    if second is None:
+        return (first,)
+    # the second pass also holds the weak fields fixed (their m comes from the first): with few
+    # fields free, EM otherwise settles on "same sex" (half of all pairs) as the match class
+    weak = tuple(f for f in WEAK_FIELDS if f in fields and f not in second)
+    return (first, second + weak)
+
+
+def blocking_keys(fields: FieldChoice | None = None) -> tuple[tuple[str, ...], ...]:
+    """The standard blocking rules whose fields all carry information (all when ``None``)."""
+    if fields is None:
+        return BLOCKING_KEYS
+    return tuple(k for k in BLOCKING_KEYS if _usable(k, fields))
+
+
+def blocking_sql(rules: tuple[tuple[str, ...], ...] | None = None) -> tuple[str, ...]:
+    """Blocking rules as SQL over a pair (l, r), for the report's recall check."""
+    return tuple(" AND ".join(f"l.{c} = r.{c}" for c in keys) for keys in rules or BLOCKING_KEYS)
 
 
 @dataclass
 class ProbabilisticResult:
     """Candidate pairs (``candidates`` table in the connection) and the trained model."""
 
-    model: dict[str, Any]
+    model: dict[str, Any] | None
     trained_on: int
     scored: int
     pairs: int
     notes: list[str] = field(default_factory=list)
     linker: Any = None  # the Splink linker that scored (for charts)
     predictions: str | None = None  # physical table of scored pairs (intermediate columns kept)
+    fields: FieldChoice | None = None  # what was compared, and what was left out and why
+    rules: tuple[tuple[str, ...], ...] = ()  # the blocking rules of this run
+    register_size: int = 0
+
+
+def prior_weight(model: dict[str, Any]) -> float:
+    """Splink's match weight of a pair before any comparison: log2(lambda / (1 - lambda)).
+    A pair's log2 Bayes factor is its match weight minus this."""
+    lam = float(model["probability_two_random_records_match"])
+    return math.log2(lam / (1 - lam))
 
 
 def prepare_register(
@@ -210,6 +338,36 @@ def prepare_register(
 
 
 M_UNOBSERVED = 0.01
+
+
+PRIOR_M_EXACT, PRIOR_M_ELSE = 0.9, 0.02
+
+
+def _check_m(model: dict[str, Any]) -> list[str]:
+    """EM can settle on the wrong class (pairs that share a family's surname, or a sex). Among
+    true matches exact agreement is far more common than total disagreement; where the fitted m
+    says otherwise, the comparison falls back to a prior (exact 0.9, disagreement 0.02, the rest
+    shared by the partial levels) and the report says so."""
+    notes = []
+    for comp in model["comparisons"]:
+        levels = [lv for lv in comp["comparison_levels"] if not lv.get("is_null_level")]
+        if len(levels) < 2:
+            continue
+        exact, other = levels[0].get("m_probability"), levels[-1].get("m_probability")
+        if exact is None or other is None or exact > other:
+            continue
+        partial = levels[1:-1]
+        levels[0]["m_probability"] = PRIOR_M_EXACT
+        levels[-1]["m_probability"] = PRIOR_M_ELSE
+        for lv in partial:
+            lv["m_probability"] = (1 - PRIOR_M_EXACT - PRIOR_M_ELSE) / len(partial)
+        if not partial:
+            levels[-1]["m_probability"] = 1 - PRIOR_M_EXACT
+        notes.append(
+            f"m of {comp['output_column_name']}: EM found exact agreement rarer among matches "
+            f"than disagreement ({exact:.3f} against {other:.3f}); prior m used"
+        )
+    return notes
 
 
 def _floor_m(model: dict[str, Any]) -> list[str]:
@@ -241,7 +399,6 @@ def train_and_predict(
     remaining: str,
     *,
     seed: int = 42,
-    threshold: float = 0.01,
 ) -> ProbabilisticResult:
     """Train on a sample of ``all_records``, score ``remaining`` against ``splink_reg``.
 
@@ -259,25 +416,44 @@ def train_and_predict(
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE splink_todo AS {_features(remaining, register=False)}"
     )
-    notes: list[str] = []
+    fields = choose_fields(con, "splink_train", "splink_reg")
+    notes: list[str] = fields.notes()
+    n_reg = con.execute("SELECT count(*) FROM splink_reg").fetchone()[0]  # type: ignore[index]
+    if not blocking_keys(fields):
+        notes.append("probabilistic stage skipped: no blocking rule has all its fields")
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE candidates (system_id BIGINT, person_id BIGINT, match_weight DOUBLE, match_probability DOUBLE)"
+        )
+        return ProbabilisticResult(
+            model=None, trained_on=0, scored=int(n_rem), pairs=0, notes=notes, fields=fields,
+            register_size=int(n_reg),
+        )  # fmt: skip
     db = DuckDBAPI(connection=con)
     train_rec = db.register("splink_train", dataset_display_name="records")
     train_reg = db.register("splink_reg", dataset_display_name="register")
-    linker = Linker([train_rec, train_reg], _settings(), log_level=logging.ERROR)
-    linker.training.estimate_probability_two_random_records_match(
-        [block_on("nhs_number", "dob"), block_on("forename", "surname", "dob")], recall=0.8
+    rules, rule_notes = choose_blocking(con, fields, "splink_todo", "splink_reg")
+    notes += rule_notes
+    linker = Linker(
+        [train_rec, train_reg], _settings(fields, rules, n_reg), log_level=logging.ERROR
     )
     linker.training.estimate_u_using_random_sampling(max_pairs=U_MAX_PAIRS, seed=seed)
-    for rule in (block_on(*keys) for keys in EM_KEYS):
+    passes = em_rules(fields)
+    notes.append("EM passes blocked on: " + ("; ".join(" + ".join(k) for k in passes) or "none"))
+    for rule in (block_on(*keys) for keys in passes):
+        before = linker.misc.save_model_to_json()
         try:
             linker.training.estimate_parameters_using_expectation_maximisation(
                 rule, estimate_without_term_frequencies=True, max_pairs=EM_MAX_PAIRS
             )
-        except Exception as exc:  # a degenerate rule (e.g. nothing blocked) is skipped, not fatal
+        except Exception as exc:  # a degenerate pass (nothing blocked, m underflow) is skipped
+            # Splink leaves the linker's settings without the pass's blocked comparisons when a
+            # pass fails: start again from the model as it was before the pass
+            linker = Linker([train_rec, train_reg], before, log_level=logging.ERROR)
             notes.append(
-                f"EM on {rule.get_blocking_rule('duckdb').blocking_rule_sql} skipped: {exc.__class__.__name__}"
+                f"EM on {rule.get_blocking_rule('duckdb').blocking_rule_sql} skipped: {exc.__class__.__name__}: {str(exc)[:200]}"
             )
     model = linker.misc.save_model_to_json()
+    notes += _check_m(model)
     notes += _floor_m(model)
     pairs = 0
     scorer, table = linker, None
@@ -292,7 +468,10 @@ def train_and_predict(
             "retain_matching_columns": True,
         }
         scorer = Linker([todo, reg2], scoring, log_level=logging.ERROR)
-        pred = scorer.inference.predict(threshold_match_probability=threshold, warning_mode="never")
+        # keep every pair that could matter to a decision: a Bayes factor within 2^16 of the
+        # register size (the posterior of anything below is negligible, see assign.py)
+        floor = prior_weight(model) + math.log2(max(n_reg, 2)) - CANDIDATE_FLOOR_BITS
+        pred = scorer.inference.predict(threshold_match_weight=floor, warning_mode="never")
         table = pred.physical_name
         con.execute(
             f"""CREATE OR REPLACE TEMP TABLE candidates AS
@@ -308,7 +487,7 @@ def train_and_predict(
         )
     return ProbabilisticResult(
         model=model, trained_on=int(n_all * frac), scored=int(n_rem), pairs=int(pairs), notes=notes,
-        linker=scorer, predictions=table,
+        linker=scorer, predictions=table, fields=fields, rules=rules, register_size=int(n_reg),
     )  # fmt: skip
 
 

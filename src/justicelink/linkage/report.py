@@ -18,7 +18,7 @@ import duckdb
 
 from justicelink.formats import ALF_STATUS, LOOSE_FILTER, RESEARCH_FILTER, status_in, status_list
 from justicelink.linkage.evaluate import accuracy, threshold_curve
-from justicelink.linkage.probabilistic import BLOCKING_SQL, _features
+from justicelink.linkage.probabilistic import _features, blocking_sql
 from justicelink.reporting import bar_spec, html_table, line_spec, page, vega_chart, vega_scripts
 
 LINKED = f"linked {status_list(RESEARCH_FILTER)}"  # the label of the research filter's links
@@ -98,13 +98,16 @@ def _splink_charts(result: Any) -> str:
     return "".join(parts)
 
 
-def _blocking_recall(con: duckdb.DuckDBPyConnection, records: str, truth: str) -> str:
+def _blocking_recall(
+    con: duckdb.DuckDBPyConnection, records: str, truth: str, cascade: Any = None
+) -> str:
     if not con.execute(
         "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'splink_reg'"
     ).fetchone()[0]:  # type: ignore[index]
         return ""
     con.execute(f"CREATE OR REPLACE TEMP TABLE report_feat AS {_features(records, register=False)}")
-    conds = ", ".join(f"coalesce({c}, false)" for c in BLOCKING_SQL)
+    rules = getattr(getattr(cascade, "probabilistic", None), "rules", None)
+    conds = ", ".join(f"coalesce({c}, false)" for c in blocking_sql(rules))
     n, hit = con.execute(
         f"""SELECT count(*), count(*) FILTER (WHERE greatest({conds}))
             FROM {truth} t JOIN report_feat l ON l.unique_id = CAST(t.system_id AS VARCHAR)
@@ -244,7 +247,7 @@ def write_report(
                 + "<h3>By sex</h3>" + acc_table(by_sex, "sex")
                 + "<h3>By source table</h3>" + acc_table(by_source, "source table")
                 + vega_chart(line_spec(long, "threshold", "value", "measure"), title="If the linked set were p >= threshold")
-                + _blocking_recall(con, records, truth),
+                + _blocking_recall(con, records, truth, cascade),
             )
         )  # fmt: skip
     html = page(title, sections, subtitle=f"generated for {as_of.isoformat()}", head=vega_scripts())
