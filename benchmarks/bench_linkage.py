@@ -120,7 +120,8 @@ def cafcass(args: argparse.Namespace) -> None:
         v = load_register(w.register_dir, tmp / "linkage", b"k" * 32)
         con = duckdb.connect()
         con.execute(
-            f"""CREATE TEMP TABLE rec_raw AS SELECT row_number() OVER () AS system_id, PERSON_ID,
+            f"""CREATE TEMP TABLE rec_raw AS SELECT row_number() OVER () AS system_id,
+                row_number() OVER () AS __iid, PERSON_ID,
                 NHS_NUMBER AS nhs_number, FORENAME AS forename, SURNAME AS surname,
                 strftime(strptime(DOB, '%d/%m/%Y'), '%Y-%m-%d') AS dob, SEX AS sex, POSTCODE AS postcode
                 FROM read_csv('{w.extracts["CAFW"]}/CAFCASS_PERSON.csv', all_varchar = true)"""

@@ -53,8 +53,8 @@ def run_cascade(
     pairs = 0
     res = None
     if probabilistic:
-        prepare_register(con, register, register_sql)
-        res = train_and_predict(con, records, "remaining")
+        ready = prepare_register(con, register, register_sql)
+        res = train_and_predict(con, records, "remaining", prepared=ready)
         model, notes, pairs = res.model, list(res.notes), res.pairs
         post = assign(
             con,

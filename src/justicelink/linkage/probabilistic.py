@@ -20,6 +20,7 @@ import duckdb
 
 from justicelink.linkage import nicknames
 from justicelink.linkage.fields import FieldChoice, choose_fields
+from justicelink.linkage.prepared import TF_COLUMNS, Prepared, prepared_of
 from justicelink.linkage.register import RegisterVersion
 
 if TYPE_CHECKING:
@@ -93,6 +94,8 @@ def _comparisons(fields: FieldChoice) -> list[Any]:
             cll.ExactMatchLevel("forename", term_frequency_adjustments=True),
             cll.CustomLevel(nicknames.sql_condition(), label_for_charts="name variant (lexicon)"),
             cll.JaroWinklerLevel("forename", 0.92),
+            # one edit (a transposition in a short name, AVA/VAA) that Jaro-Winkler scores low
+            cll.DamerauLevenshteinLevel("forename", 1),
             cll.JaroWinklerLevel("forename", 0.80),
             *(
                 [cll.CustomLevel(names_swapped, label_for_charts="forename and surname swapped")]
@@ -109,6 +112,7 @@ def _comparisons(fields: FieldChoice) -> list[Any]:
                 label_for_charts="in surname history (previous surname)",
             ),
             cll.JaroWinklerLevel("surname", 0.92),
+            cll.DamerauLevenshteinLevel("surname", 1),
             cll.JaroWinklerLevel("surname", 0.80),
             cll.ElseLevel(),
         ],
@@ -144,12 +148,16 @@ def _comparisons(fields: FieldChoice) -> list[Any]:
 
 
 def _settings(
-    fields: FieldChoice, rules: tuple[tuple[str, ...], ...], register_size: int
+    fields: FieldChoice,
+    rules: tuple[tuple[str, ...], ...],
+    register_size: int,
+    *,
+    link_type: str = "link_only",
 ) -> SettingsCreator:
     from splink import SettingsCreator, block_on
 
     return SettingsCreator(
-        link_type="link_only",
+        link_type=link_type,  # type: ignore[arg-type]
         comparisons=_comparisons(fields),
         blocking_rules_to_generate_predictions=[block_on(*k) for k in rules],
         # the prior for a random pair; decisions do not use it (see assign.py: the posterior is
@@ -313,18 +321,27 @@ def prior_weight(model: dict[str, Any]) -> float:
     return math.log2(lam / (1 - lam))
 
 
+def address_sql(address_parquet: Path | str) -> str:
+    """One row per person: the current postcode and the list of every postcode held."""
+    return f"""SELECT person_id,
+            arg_max(postcode, coalesce(from_date, DATE '1900-01-01')) AS current_postcode,
+            list_distinct(list(postcode)) AS postcodes
+        FROM read_parquet('{address_parquet}') WHERE postcode IS NOT NULL GROUP BY person_id"""
+
+
 def prepare_register(
     con: duckdb.DuckDBPyConnection, reg: RegisterVersion | None, person_sql: str | None = None
-) -> None:
-    """Create ``splink_reg`` (one row per register person, with histories)."""
+) -> Prepared | None:
+    """Create ``splink_reg`` (one row per register person, with histories). A register version
+    prepared when it was loaded is read as it is (see ``prepared.py``) and returned."""
     if reg is not None:
-        con.execute(
-            f"""CREATE OR REPLACE TEMP TABLE reg_addresses AS
-                SELECT person_id,
-                    arg_max(postcode, coalesce(from_date, DATE '1900-01-01')) AS current_postcode,
-                    list_distinct(list(postcode)) AS postcodes
-                FROM read_parquet('{reg.address}') WHERE postcode IS NOT NULL GROUP BY person_id"""
-        )
+        ready = prepared_of(reg.folder)
+        if ready.exists():
+            con.execute(
+                f"CREATE OR REPLACE TEMP TABLE splink_reg AS SELECT * FROM read_parquet('{ready.features}')"
+            )
+            return ready
+        con.execute(f"CREATE OR REPLACE TEMP TABLE reg_addresses AS {address_sql(reg.address)}")
         source = f"read_parquet('{reg.person}')"
     else:
         assert person_sql is not None
@@ -335,6 +352,42 @@ def prepare_register(
         )
         source = f"({person_sql})"
     con.execute(f"CREATE OR REPLACE TEMP TABLE splink_reg AS {_features(source, register=True)}")
+    return None
+
+
+def _register_tf(db: Any, linker: Any, ready: Prepared) -> None:
+    """Term frequencies from the prepared register rather than recomputed per run."""
+    for col in TF_COLUMNS:
+        if ready.tf(col).is_file():
+            con = db._con
+            table = f"prepared_tf_{col}"
+            con.execute(
+                f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT * FROM read_parquet('{ready.tf(col)}')"
+            )
+            linker.table_management.register_term_frequency_lookup(
+                db.register(table, dataset_display_name=table), col
+            )
+
+
+def _apply_prepared_u(linker: Any, ready: Prepared) -> bool:
+    """Set u of every comparison level from the prepared register; False if any is missing."""
+    known = ready.u_levels()
+    settings = linker._settings_obj
+    wanted = []
+    for comp in settings.comparisons:
+        for level in comp.comparison_levels:
+            if level.is_null_level:
+                continue
+            key = (comp.output_column_name, level.label_for_charts)
+            if key not in known:
+                return False
+            # a level no sampled pair of different people reached (a name swap): rarer than
+            # once in the pairs sampled
+            u = known[key]
+            wanted.append((level, u if u is not None else 1 / U_MAX_PAIRS))
+    for level, u in wanted:
+        level.u_probability = u
+    return True
 
 
 M_UNOBSERVED = 0.01
@@ -399,6 +452,7 @@ def train_and_predict(
     remaining: str,
     *,
     seed: int = 42,
+    prepared: Prepared | None = None,
 ) -> ProbabilisticResult:
     """Train on a sample of ``all_records``, score ``remaining`` against ``splink_reg``.
 
@@ -436,7 +490,12 @@ def train_and_predict(
     linker = Linker(
         [train_rec, train_reg], _settings(fields, rules, n_reg), log_level=logging.ERROR
     )
-    linker.training.estimate_u_using_random_sampling(max_pairs=U_MAX_PAIRS, seed=seed)
+    if prepared is not None:
+        _register_tf(db, linker, prepared)
+    if prepared is not None and _apply_prepared_u(linker, prepared):
+        notes.append("u from the prepared register version (estimated once, when it was loaded)")
+    else:
+        linker.training.estimate_u_using_random_sampling(max_pairs=U_MAX_PAIRS, seed=seed)
     passes = em_rules(fields)
     notes.append("EM passes blocked on: " + ("; ".join(" + ".join(k) for k in passes) or "none"))
     for rule in (block_on(*keys) for keys in passes):
@@ -468,6 +527,8 @@ def train_and_predict(
             "retain_matching_columns": True,
         }
         scorer = Linker([todo, reg2], scoring, log_level=logging.ERROR)
+        if prepared is not None:
+            _register_tf(db2, scorer, prepared)
         # keep every pair that could matter to a decision: a Bayes factor within 2^16 of the
         # register size (the posterior of anything below is negligible, see assign.py)
         floor = prior_weight(model) + math.log2(max(n_reg, 2)) - CANDIDATE_FLOOR_BITS

@@ -127,6 +127,10 @@ def load_register(source: Path, linkage_dir: Path, key: bytes) -> RegisterVersio
             f"COPY (SELECT postcode, lsoa2011_cd FROM read_parquet('{postcode}') ORDER BY postcode) "
             f"TO '{tmp / 'postcode_lsoa.parquet'}' (FORMAT parquet)"
         )
+        # names, histories, blocking keys, term frequencies and u: built once per version
+        from justicelink.linkage import prepared
+
+        prepared.build(tmp)
         (tmp / "version.json").write_text(
             json.dumps(
                 {
