@@ -81,8 +81,13 @@ def _comparisons(fields: FieldChoice) -> list[Any]:
         "substr(dob_l, 1, 4) = substr(dob_r, 1, 4) AND substr(dob_l, 6, 2) = substr(dob_r, 9, 2) "
         "AND substr(dob_l, 9, 2) = substr(dob_r, 6, 2)"
     )
-    # a forename and surname recorded the wrong way round (either side)
-    names_swapped = "forename_l = surname_r AND surname_l = forename_r"
+    # a forename and surname recorded the wrong way round (allowing a typo), or one name written
+    # in the other's place (the forename field holding the surname)
+    names_swapped = (
+        "jaro_winkler_similarity(forename_l, surname_r) >= 0.88 "
+        "AND jaro_winkler_similarity(surname_l, forename_r) >= 0.88"
+    )
+    name_crossed = "forename_l = surname_r OR surname_l = forename_r"
     levels: dict[str, list[Any]] = {
         "nhs_number": [
             cll.NullLevel("nhs_number"),
@@ -98,7 +103,10 @@ def _comparisons(fields: FieldChoice) -> list[Any]:
             cll.DamerauLevenshteinLevel("forename", 1),
             cll.JaroWinklerLevel("forename", 0.80),
             *(
-                [cll.CustomLevel(names_swapped, label_for_charts="forename and surname swapped")]
+                [
+                    cll.CustomLevel(names_swapped, label_for_charts="forename and surname swapped"),
+                    cll.CustomLevel(name_crossed, label_for_charts="a name in the other's place"),
+                ]
                 if "surname" in fields
                 else []
             ),
@@ -197,8 +205,8 @@ EM_KEYS: tuple[tuple[str, ...], ...] = (
 WEAK_FIELDS = ("sex",)
 
 
-# Wider rules, each added (in this order) only while the pairs they bring stay within the
-# budget for this run: on a small register they cost little and catch records whose errors
+# Wider rules, added cheapest first (by the pairs each generates in this run) while the pairs
+# stay within the budget: on a small register they cost little and catch records whose errors
 # defeat every rule above; on a national register they would swamp the scoring, and are left out.
 WIDE_KEYS: tuple[tuple[str, ...], ...] = (
     ("surname", "yob"),
@@ -210,7 +218,7 @@ WIDE_KEYS: tuple[tuple[str, ...], ...] = (
     ("forename",),
 )
 PAIRS_PER_RECORD = 50  # budget for the wide rules: pairs per record scored, at least PAIRS_MIN
-PAIRS_MIN = 2_000_000
+PAIRS_MIN = 100_000
 
 
 def _usable(keys: tuple[str, ...], fields: FieldChoice) -> bool:
@@ -240,10 +248,11 @@ def choose_blocking(
     n = con.execute(f"SELECT count(*) FROM {left}").fetchone()[0]  # type: ignore[index]
     budget = max(PAIRS_MIN, PAIRS_PER_RECORD * n)
     spent, notes = 0, []
-    for keys in WIDE_KEYS:
-        if not _usable(keys, fields):
-            continue
-        pairs = count_pairs(con, keys, left, right)
+    costs = sorted(
+        ((count_pairs(con, keys, left, right), i, keys) for i, keys in enumerate(WIDE_KEYS)
+         if _usable(keys, fields))
+    )  # fmt: skip
+    for pairs, _, keys in costs:
         name = " + ".join(keys)
         if spent + pairs <= budget:
             rules.append(keys)
