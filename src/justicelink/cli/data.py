@@ -231,8 +231,18 @@ def linkage_run(
         str | None,
         typer.Option("--bank-recipient", help="Must be the home's bank key, if given."),
     ] = None,
+    full: Annotated[
+        bool,
+        typer.Option(
+            "--full",
+            help="Relink every record and retrain, even when a refresh could reuse the earlier run.",
+        ),
+    ] = False,
 ) -> None:
-    """Match a submission's identifiers and send its ALF file to the bank (the linkage operator)."""
+    """Match a submission's identifiers and send its ALF file to the bank (the linkage operator).
+
+    A refresh of a dataset already linked against the current register version links only its
+    new and changed records, and says what changed."""
     with signed_in(home) as p:
         if bank_recipient is not None:
             from justicelink.crypto import ZoneKeys, load_recipient
@@ -242,8 +252,16 @@ def linkage_run(
                 raise ValueError(
                     "--bank-recipient is not this home's bank key; ALF files go only there"
                 )
-        r = p.linkage.run(submission)
+        r = p.linkage.run(submission, full=full)
     say(f"{r.rows:,} records; by status {r.by_status}; ALF file at {r.outbox}")
+    if r.refresh is not None:
+        say(f"linkage: {r.refresh['mode']}")
+        changed = {k: v for k, v in r.refresh.items() if k != "mode"}
+        if len(changed) > 1:
+            say(
+                "changes since the earlier run: "
+                + ", ".join(f"{k.replace('_', ' ')} {v:,}" for k, v in changed.items())
+            )
 
 
 @bank_app.command("load")

@@ -69,11 +69,14 @@ def _estimate_pi(log2_sum: np.ndarray, n_records: int, register_size: int) -> fl
 
 
 def assign(
-    con: duckdb.DuckDBPyConnection, *, prior_weight: float, register_size: int, records: int
-) -> Posterior:
+    con: duckdb.DuckDBPyConnection, *, prior_weight: float, register_size: int, records: int,
+    share_matched: float | None = None,
+) -> Posterior:  # fmt: skip
     """From ``candidates`` create ``prob_assign(system_id, person_id, status, p, weight, reason)``.
 
     ``records``: how many records were scored (those with no candidate count as unmatched).
+    ``share_matched``: pi as an earlier run estimated it (a refresh decides as that run did);
+    estimated here when not given.
     """
     probable, possible, unmatched = (
         AlfStatus.PROBABLE.value,
@@ -88,13 +91,20 @@ def assign(
             FROM candidates GROUP BY 1, 2"""
     )
     con.execute(
+        # summed in a fixed order (sorted), so a record's posterior is the same bit for bit
+        # whichever other records share the run (an incremental refresh equals a full relink)
         """CREATE OR REPLACE TEMP TABLE cand_sum AS
-           SELECT system_id, m + log2(sum(pow(2.0, lbf - m))) AS log2_sum
+           SELECT system_id,
+               m + log2(list_reduce(list_sort(list(pow(2.0, lbf - m))), (a, b) -> a + b)) AS log2_sum
            FROM (SELECT system_id, lbf, max(lbf) OVER (PARTITION BY system_id) AS m FROM cand_bf)
            GROUP BY system_id, m"""
     )
     sums = con.execute("SELECT log2_sum FROM cand_sum").fetchnumpy()["log2_sum"]
-    pi = _estimate_pi(np.asarray(sums, dtype=np.float64), records, register_size)
+    pi = (
+        share_matched
+        if share_matched is not None
+        else _estimate_pi(np.asarray(sums, dtype=np.float64), records, register_size)
+    )
     post = Posterior(pi, register_size, records)
     if pi == 0.0:
         con.execute(

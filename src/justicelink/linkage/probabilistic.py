@@ -307,6 +307,25 @@ def blocking_sql(rules: tuple[tuple[str, ...], ...] | None = None) -> tuple[str,
     return tuple(" AND ".join(f"l.{c} = r.{c}" for c in keys) for keys in rules or BLOCKING_KEYS)
 
 
+@dataclass(frozen=True)
+class Trained:
+    """What a run learnt, kept so that a refresh can score its new records the same way."""
+
+    model: dict[str, Any]
+    rules: tuple[tuple[str, ...], ...]
+    share_matched: float
+    notes: tuple[str, ...] = ()
+
+    def as_json(self) -> dict[str, Any]:
+        return {"model": self.model, "rules": [list(r) for r in self.rules],
+                "share_matched": self.share_matched, "notes": list(self.notes)}  # fmt: skip
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> Trained:
+        return cls(d["model"], tuple(tuple(r) for r in d["rules"]), float(d["share_matched"]),
+                   tuple(d.get("notes", ())))  # fmt: skip
+
+
 @dataclass
 class ProbabilisticResult:
     """Candidate pairs (``candidates`` table in the connection) and the trained model."""
@@ -462,27 +481,32 @@ def train_and_predict(
     *,
     seed: int = 42,
     prepared: Prepared | None = None,
+    fixed: Trained | None = None,
 ) -> ProbabilisticResult:
-    """Train on a sample of ``all_records``, score ``remaining`` against ``splink_reg``.
+    """Train on a sample of ``all_records``, score ``remaining`` against ``splink_reg``; with
+    ``fixed`` (the parameters of an earlier run), score with them and train nothing.
 
     Leaves ``candidates(system_id, person_id, match_weight, match_probability)`` in ``con``.
     """
-    from splink import DuckDBAPI, Linker, block_on
 
     n_all = con.execute(f"SELECT count(*) FROM {all_records}").fetchone()[0]  # type: ignore[index]
     n_rem = con.execute(f"SELECT count(*) FROM {remaining}").fetchone()[0]  # type: ignore[index]
     frac = min(1.0, TRAIN_SAMPLE / max(n_all, 1))
+    sample = all_records if fixed is None else remaining
     con.execute(
-        f"CREATE OR REPLACE TEMP TABLE splink_train AS {_features(all_records, register=False)} "
+        f"CREATE OR REPLACE TEMP TABLE splink_train AS {_features(sample, register=False)} "
         f"WHERE hash(unique_id || '{seed}') % 1000000 < {int(frac * 1_000_000)}"
     )
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE splink_todo AS {_features(remaining, register=False)}"
     )
     fields = choose_fields(con, "splink_train", "splink_reg")
-    notes: list[str] = fields.notes()
+    notes: list[str] = fields.notes() if fixed is None else list(fixed.notes)
     n_reg = con.execute("SELECT count(*) FROM splink_reg").fetchone()[0]  # type: ignore[index]
-    if not blocking_keys(fields):
+    if fixed is not None:
+        model, rules = fixed.model, fixed.rules
+        notes.append("model, blocking rules and share matched reused from the earlier run")
+    elif not blocking_keys(fields):
         notes.append("probabilistic stage skipped: no blocking rule has all its fields")
         con.execute(
             "CREATE OR REPLACE TEMP TABLE candidates (system_id BIGINT, person_id BIGINT, match_weight DOUBLE, match_probability DOUBLE)"
@@ -491,6 +515,20 @@ def train_and_predict(
             model=None, trained_on=0, scored=int(n_rem), pairs=0, notes=notes, fields=fields,
             register_size=int(n_reg),
         )  # fmt: skip
+    else:
+        model, rules, more = _train(con, fields, n_reg, seed=seed, prepared=prepared)
+        notes += more
+    return _score(con, model, rules, prepared, notes, n_all, frac, n_rem, n_reg, fields)
+
+
+def _train(
+    con: duckdb.DuckDBPyConnection, fields: FieldChoice, n_reg: int, *, seed: int,
+    prepared: Prepared | None,
+) -> tuple[dict[str, Any], tuple[tuple[str, ...], ...], list[str]]:  # fmt: skip
+    """u (prepared, or by random sampling) and m by EM on ``splink_train`` against ``splink_reg``."""
+    from splink import DuckDBAPI, Linker, block_on
+
+    notes: list[str] = []
     db = DuckDBAPI(connection=con)
     train_rec = db.register("splink_train", dataset_display_name="records")
     train_reg = db.register("splink_reg", dataset_display_name="register")
@@ -523,8 +561,19 @@ def train_and_predict(
     model = linker.misc.save_model_to_json()
     notes += _check_m(model)
     notes += _floor_m(model)
+    return model, rules, notes
+
+
+def _score(
+    con: duckdb.DuckDBPyConnection, model: dict[str, Any], rules: tuple[tuple[str, ...], ...],
+    prepared: Prepared | None, notes: list[str], n_all: int, frac: float, n_rem: int, n_reg: int,
+    fields: FieldChoice,
+) -> ProbabilisticResult:  # fmt: skip
+    from splink import DuckDBAPI, Linker
+
     pairs = 0
-    scorer, table = linker, None
+    scorer: Any = None
+    table = None
     if n_rem:
         db2 = DuckDBAPI(connection=con)
         todo = db2.register("splink_todo", dataset_display_name="records")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pyarrow as pa
@@ -23,8 +24,9 @@ from justicelink.formats import (
     atomic_dir,
     write_json_atomic,
 )
+from justicelink.linkage import incremental
 from justicelink.linkage.cascade import CascadeResult, run_cascade
-from justicelink.linkage.probabilistic import save_model
+from justicelink.linkage.probabilistic import Trained, save_model
 from justicelink.linkage.register import RegisterVersion, current_version
 from justicelink.linkage.report import write_report
 
@@ -35,6 +37,7 @@ class RunResult:
     outbox: Path
     rows: int
     by_status: dict[int, int]
+    refresh: dict[str, Any] | None = None  # incremental mode and what changed
 
 
 def _check_records(con: duckdb.DuckDBPyConnection, rel: str, source: str) -> None:
@@ -60,11 +63,13 @@ def _check_records(con: duckdb.DuckDBPyConnection, rel: str, source: str) -> Non
 
 
 def _match(
-    con: duckdb.DuckDBPyConnection, reg: RegisterVersion, *, probabilistic: bool = True
-) -> CascadeResult:
+    con: duckdb.DuckDBPyConnection, reg: RegisterVersion, *, probabilistic: bool = True,
+    reuse: str | None = None, fixed: Trained | None = None,
+) -> CascadeResult:  # fmt: skip
     return run_cascade(
-        con, "records", f"read_parquet('{reg.person}')", register=reg, probabilistic=probabilistic
-    )
+        con, "records", f"read_parquet('{reg.person}')", register=reg, probabilistic=probabilistic,
+        reuse=reuse, fixed=fixed,
+    )  # fmt: skip
 
 
 def run_submission(
@@ -73,8 +78,13 @@ def run_submission(
     bank_recipient: pyrage.x25519.Recipient,
     *,
     probabilistic: bool = True,
+    full: bool = False,
 ) -> RunResult:
-    """Decrypt a provider's identifiers, match them, seal the ALF file for the bank."""
+    """Decrypt a provider's identifiers, match them, seal the ALF file for the bank.
+
+    A refresh of a dataset already linked against this register version is incremental (see
+    ``incremental.py``): only new or changed records are matched; ``full`` relinks everything.
+    """
     keys = ZoneKeys.open(linkage_dir, "linkage")
     manifest, tables = open_sealed(submission, keys.identity(), "linkage", kind="identifiers")
     reg = current_version(linkage_dir)
@@ -83,8 +93,19 @@ def run_submission(
     con.register("records_in", tables[IDENTIFIERS_FILE_NAME])
     con.execute("CREATE TEMP TABLE records AS SELECT * FROM records_in")
     _check_records(con, "records", str(submission))
-    cascade = _match(con, reg, probabilistic=probabilistic)
     key = keys.prf_key()
+    incremental.stage_records(con, "records", key)
+    prev = incremental.previous(linkage_dir, manifest.dataset, reg.version)
+    if full and prev.trained is not None:
+        prev = incremental.Previous(None, prev.submission_id, "full relink asked for")
+    reuse = incremental.reusable(con, linkage_dir, manifest.dataset) if prev.trained else None
+    n_reused = con.execute(f"SELECT count(*) FROM {reuse}").fetchone()[0] if reuse else 0  # type: ignore[index]
+    cascade = _match(con, reg, probabilistic=probabilistic, reuse=reuse, fixed=prev.trained)
+    con.execute(incremental.new_links_sql())
+    refresh = {
+        "mode": prev.reason,
+        **incremental.changes(con, linkage_dir, manifest.dataset, int(n_reused)),
+    }
     alf_e = prf_sql(key, "'E|' || m.alf")
     con.execute(
         f"""
@@ -118,12 +139,17 @@ def run_submission(
     run_dir.mkdir(parents=True, exist_ok=True)
     if cascade.model is not None:
         save_model(cascade.model, run_dir / "model.json")
+    incremental.record(
+        con, linkage_dir, manifest.dataset, manifest.submission_id, reg.version, cascade.trained
+    )
     write_report(
         con, "records", run_dir / "quality.html",
         title=f"Linkage quality: {manifest.dataset} submission {manifest.submission_id}",
         cascade=cascade,
         meta={"dataset": manifest.dataset, "submission": manifest.submission_id, "register version": reg.version,
-              "records": alf_table.num_rows, "candidate pairs scored": cascade.pairs},
+              "records": alf_table.num_rows, "candidate pairs scored": cascade.pairs,
+              "linkage mode": prev.reason,
+              **{k.replace("_", " "): v for k, v in refresh.items() if k != "mode"}},
     )  # fmt: skip
     con.close()
     outbox = Path(linkage_dir) / "outbox" / manifest.submission_id
@@ -158,7 +184,8 @@ def run_submission(
             "rows": alf_table.num_rows,
             "by_status": {f"{k} ({ALF_STATUS[k]})": v for k, v in by_status.items()},
             "candidate_pairs_scored": cascade.pairs,
+            "refresh": refresh,
             "model_notes": cascade.notes,
         },
     )
-    return RunResult(manifest.submission_id, outbox, alf_table.num_rows, by_status)
+    return RunResult(manifest.submission_id, outbox, alf_table.num_rows, by_status, refresh)

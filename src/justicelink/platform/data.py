@@ -111,22 +111,26 @@ class Linkage(Namespace):
         return v
 
     @verb("linkage.run", lambda p, submission, **_: Resource.submission(submission_id(submission)))
-    def run(self, permit: Permit, submission: str | Path) -> linkage.RunResult:
-        """Match a submission's identifiers; its ALF file goes to the bank's inbox."""
+    def run(
+        self, permit: Permit, submission: str | Path, *, full: bool = False
+    ) -> linkage.RunResult:
+        """Match a submission's identifiers; its ALF file goes to the bank's inbox. A refresh is
+        incremental unless ``full``."""
         home = self.p.home
         sid = permit.resource.id
         folder = _folder(submission, home.linkage / "inbox" / sid)
         if not folder.is_dir():
             raise RefusedError(f"the linkage inbox has no submission {sid}")
         run = linkage.run_submission(
-            folder, home.linkage, load_recipient(ZoneKeys.open(home.bank, "bank").recipient)
-        )
+            folder, home.linkage, load_recipient(ZoneKeys.open(home.bank, "bank").recipient),
+            full=full,
+        )  # fmt: skip
         dest = home.bank / "inbox" / "alf"
         dest.mkdir(parents=True, exist_ok=True)
         shutil.copytree(run.outbox, dest / sid, dirs_exist_ok=True)
         self.p.record(
             "linkage.run", f"submission:{sid}", rows=run.rows,
-            by_status={str(k): v for k, v in run.by_status.items()},
+            by_status={str(k): v for k, v in run.by_status.items()}, refresh=run.refresh,
         )  # fmt: skip
         return run
 
