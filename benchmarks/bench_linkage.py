@@ -2,6 +2,7 @@
 records with known truth, against a register with address and surname history.
 
     .venv/bin/python benchmarks/bench_linkage.py scale --register 3000000 --records 10000 100000 1000000
+    .venv/bin/python benchmarks/bench_linkage.py scale --register 30000000 --records 10000000 --plain-max 0
     .venv/bin/python benchmarks/bench_linkage.py cafcass --people 1000000
 
 ``scale``: an ED-like extract (one record per attendance; the EDDS error model) drawn from a
@@ -51,32 +52,90 @@ LINK_CHILD = r"""
 import json, resource, sys, time
 from pathlib import Path
 import duckdb
-from justicelink.linkage import load_register
+from justicelink.linkage import current_version, load_register
 from justicelink.linkage.cascade import run_cascade
 from justicelink.linkage.evaluate import accuracy
 tmp, mode = Path(sys.argv[1]), sys.argv[2]
 t0 = time.perf_counter()
-v = load_register(tmp / "register", tmp / f"linkage-{mode}", b"k" * 32)
+if mode == "repeat":  # a second run against the version the first run loaded (and prepared)
+    v = current_version(tmp / "linkage-cascade")
+else:
+    v = load_register(tmp / "register", tmp / f"linkage-{mode}", b"k" * 32)
+t_load = time.perf_counter() - t0
 con = duckdb.connect(config={"memory_limit": "3GB", "temp_directory": str(tmp / "spill")})
 con.execute(f"CREATE TEMP TABLE rec AS SELECT * FROM read_parquet('{tmp}/recs.parquet')")
-res = run_cascade(con, "rec", f"read_parquet('{v.person}')", register=v, deterministic=(mode == "cascade"))
+res = run_cascade(con, "rec", f"read_parquet('{v.person}')", register=v, deterministic=(mode != "splink-only"))
 con.execute(f"COPY (SELECT system_id, person_id, alf_sts_cd FROM matched) TO '{tmp}/out-{mode}.parquet'")
 wall = time.perf_counter() - t0
 acc = accuracy(con, "matched", f"read_parquet('{tmp}/truth.parquet')")["all"]
-print(json.dumps({"wall": wall, "f1": acc.f1, "precision": acc.precision, "recall": acc.recall,
+print(json.dumps({"wall": wall, "load": t_load, "f1": acc.f1, "precision": acc.precision, "recall": acc.recall,
     "counts": {str(k): v for k, v in res.counts.items()}, "pairs": res.pairs,
     "rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """
+
+# plain Splink (benchmarks/plain_splink.py) on the same records and the register with one
+# (current) postcode per person: the fields of the generic contract
+PLAIN_CHILD = r"""
+import json, resource, sys, time
+from pathlib import Path
+import duckdb
+sys.path.insert(0, sys.argv[2])
+import plain_splink
+tmp = Path(sys.argv[1])
+con = duckdb.connect()
+con.execute(
+    "COPY (SELECT p.person_id, p.nhs_number, p.forename, p.surname, p.previous_surname, "
+    "CAST(p.dob AS VARCHAR) AS dob, p.sex, a.postcode "
+    f"FROM read_parquet('{tmp}/register/WDS_PERSON.parquet') p LEFT JOIN ("
+    "SELECT person_id, arg_max(postcode, from_date) AS postcode "
+    f"FROM read_parquet('{tmp}/register/WDS_ADDRESS.parquet') GROUP BY 1) a USING (person_id)) "
+    f"TO '{tmp}/reg_contract.parquet'"
+)
+con.execute(
+    "COPY (SELECT system_id, nhs_number, forename, surname, CAST(dob AS VARCHAR) AS dob, sex, postcode "
+    f"FROM read_parquet('{tmp}/recs.parquet')) TO '{tmp}/recs_contract.parquet'"
+)
+con.close()
+t0 = time.perf_counter()
+r = plain_splink.link(tmp / "reg_contract.parquet", tmp / "recs_contract.parquet")
+wall = time.perf_counter() - t0
+con = duckdb.connect()
+truth = dict(con.execute(
+    f"SELECT CAST(system_id AS VARCHAR), CAST(person_id AS VARCHAR) FROM read_parquet('{tmp}/truth.parquet')"
+).fetchall())
+linked = {k: v for k, v in r.links.items() if v is not None}
+ok = sum(1 for k, v in linked.items() if truth.get(k) == v)
+p, rc = ok / max(len(linked), 1), ok / max(sum(v is not None for v in truth.values()), 1)
+print(json.dumps({"wall": wall, "f1": 2 * p * rc / (p + rc) if p + rc else 0, "precision": p, "recall": rc,
+    "pairs": r.pairs, "rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+
+def _child(code: str, *argv: str, timeout: float) -> dict | None:
+    try:
+        out = subprocess.run(
+            [sys.executable, "-c", code, *argv], capture_output=True, text=True, timeout=timeout
+        )
+    except subprocess.TimeoutExpired:
+        print(f"  (timed out after {timeout:.0f} s)", flush=True)
+        return None
+    if out.returncode:
+        last = out.stderr.strip().splitlines()[-1][:300] if out.stderr.strip() else out.returncode
+        print(f"  (failed: {last})", flush=True)
+        return None
+    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def scale(args: argparse.Namespace) -> None:
     print(f"Register: {args.register:,} people (with address and surname history).")
     print(
-        "| records | pipeline | wall (s) | peak RSS (MiB) | pairs scored | precision | recall | F1 |"
+        "| records | pipeline | wall (s) | of which register load and preparation (s) "
+        "| peak RSS (MiB) | pairs scored | precision | recall | F1 |"
     )
-    print("|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|")
+    here = str(Path(__file__).resolve().parent)
     for n in args.records:
-        with tempfile.TemporaryDirectory() as tmp:
+        with tempfile.TemporaryDirectory(dir=args.tmp) as tmp:
             gen = subprocess.run(
                 [sys.executable, "-c", GEN_CHILD, tmp, str(args.register), str(n)],
                 capture_output=True,
@@ -85,18 +144,18 @@ def scale(args: argparse.Namespace) -> None:
             if gen.returncode:
                 print(gen.stderr[-3000:])
                 raise SystemExit(1)
-            for mode in ("cascade", "splink-only"):
-                if mode == "splink-only" and n > args.plain_max:
+            runs = [("cascade, first run (load + prepare + match)", LINK_CHILD, (tmp, "cascade")),
+                    ("cascade, repeated run (prepared register)", LINK_CHILD, (tmp, "repeat"))]  # fmt: skip
+            if n <= args.plain_max:
+                runs.append(("plain Splink, same fields", PLAIN_CHILD, (tmp, here)))
+            for label, code, argv in runs:
+                r = _child(code, *argv, timeout=args.timeout)
+                if r is None:
+                    print(f"| {n:,} | {label} | – | – | – | – | – | – | – |", flush=True)
                     continue
-                out = subprocess.run(
-                    [sys.executable, "-c", LINK_CHILD, tmp, mode], capture_output=True, text=True
-                )
-                if out.returncode:
-                    print(out.stderr[-3000:])
-                    raise SystemExit(1)
-                r = json.loads(out.stdout.strip().splitlines()[-1])
+                load = f"{r['load']:.1f}" if "load" in r else "–"
                 print(
-                    f"| {n:,} | {mode} | {r['wall']:.1f} | {r['rss']:,.0f} | {r['pairs']:,} | "
+                    f"| {n:,} | {label} | {r['wall']:.1f} | {load} | {r['rss']:,.0f} | {r['pairs']:,} | "
                     f"{r['precision']:.5f} | {r['recall']:.5f} | {r['f1']:.5f} |",
                     flush=True,
                 )
@@ -161,6 +220,8 @@ def main() -> None:
     s.add_argument(
         "--plain-max", type=int, default=1_000_000, help="largest size for the plain Splink run"
     )
+    s.add_argument("--timeout", type=float, default=1800, help="seconds allowed per run")
+    s.add_argument("--tmp", default=None, help="folder for the generated data (default: /tmp)")
     c = sub.add_parser("cafcass")
     c.add_argument("--people", type=int, default=1_000_000)
     c.add_argument("--seed", type=int, default=20150401)

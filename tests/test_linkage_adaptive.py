@@ -96,9 +96,11 @@ def test_empty_and_constant_fields_are_left_out_and_reported(files, tmp_path: Pa
     assert "left out postcode: entirely empty in the records" in notes
     assert "left out sex: one value throughout the records" in notes
     assert "fields compared: nhs_number, forename, surname, dob" in notes
-    # no blocking rule or EM pass on a field that was left out
-    rules = [n for n in r.notes if n.startswith(("wide blocking rule", "EM passes"))]
-    assert rules and not any("postcode" in n or "sex" in n for n in rules)
+    # no blocking rule (standard or wide) or EM pass on a field that was left out
+    rules = [str(b) for b in r.model["blocking_rules_to_generate_predictions"]]
+    assert rules and not any("postcode" in b or "sex" in b for b in rules)
+    passes = [n for n in r.notes if n.startswith("EM passes")]
+    assert passes and "postcode" not in passes[0]
     assert _score(out, files["truth"]) > 0.99
 
 
@@ -170,3 +172,31 @@ def test_weak_candidates_do_not_make_a_share() -> None:
     """A candidate no more likely than a random pair (Bayes factor 1) says nothing: pi stays low."""
     pi = _estimate_pi(np.zeros(1000), 1000, 1_000_000)
     assert pi < 0.01
+
+
+def _posterior(candidates: list[tuple[int, int, float]], *, n: int = 1000, pi: float = 0.5):
+    """prob_assign for candidate pairs (record, person, log2 Bayes factor), pi fixed."""
+    from justicelink.linkage.assign import assign
+
+    con = duckdb.connect()
+    con.execute(
+        "CREATE TABLE candidates (system_id BIGINT, person_id BIGINT, match_weight DOUBLE, "
+        "match_probability DOUBLE)"
+    )
+    for sid, pid, lbf in candidates:
+        con.execute("INSERT INTO candidates VALUES (?, ?, ?, NULL)", [sid, pid, lbf])
+    records = len({c[0] for c in candidates})
+    assign(con, prior_weight=0.0, register_size=n, records=records, share_matched=pi)
+    return {r[0]: r[1:] for r in con.execute(
+        "SELECT system_id, person_id, status, round(p, 4), reason FROM prob_assign").fetchall()}  # fmt: skip
+
+
+def test_posterior_worked_examples() -> None:
+    """By hand, N = 1000 and pi = 0.5: P = (pi/N) BF / ((1 - pi) + pi eps + (pi/N) sum BF)."""
+    got = _posterior([(1, 10, 14.0), (1, 11, 13.0), (2, 20, 20.0), (3, 30, 10.0), (3, 31, 8.0),
+                      (4, 40, 12.0)])  # fmt: skip
+    assert got[1][1] == 99 and got[1][0] is None and "not guessed" in got[1][3]
+    assert got[1][2] == 0.6406  # the best of the two near-equal people
+    assert got[2][:3] == (20, 39, 0.9990)
+    assert got[3][1] == 99 and got[3][2] == 0.4489 and "below p = 0.5" in got[3][3]
+    assert got[4][:3] == (40, 35, 0.8036)

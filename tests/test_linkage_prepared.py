@@ -17,6 +17,7 @@ from justicelink.linkage.cascade import run_cascade
 from justicelink.linkage.contract import _clean_sql
 from justicelink.linkage.evaluate import accuracy
 from justicelink.linkage.prepared import TF_COLUMNS, prepared_of
+from justicelink.linkage.probabilistic import WIDE_KEYS
 
 
 @pytest.fixture(scope="module")
@@ -72,6 +73,15 @@ def test_load_prepares_the_version(loaded) -> None:
         tf = pq.read_table(ready.tf(col))
         assert tf.column_names == [col, f"tf_{col}"]
         assert abs(sum(tf[f"tf_{col}"].to_pylist()) - 1.0) < 1e-9
+    # people per value of each wide blocking key: a run counts a rule's pairs from its records
+    for keys in WIDE_KEYS:
+        counts = pq.read_table(ready.key_counts(keys))
+        assert counts.column_names == [*keys, "n"]
+        not_null = " AND ".join(f"{k} IS NOT NULL" for k in keys)
+        want = duckdb.sql(
+            f"SELECT count(*) FROM read_parquet('{ready.features}') WHERE {not_null}"
+        ).fetchone()[0]  # type: ignore[index]
+        assert sum(counts.column("n").to_pylist()) == want
     model = json.loads(ready.u.read_text())
     us = [
         lv.get("u_probability")
@@ -83,16 +93,21 @@ def test_load_prepares_the_version(loaded) -> None:
     assert len(seen) >= len(us) - 3 and all(0 < u <= 1 for u in seen)
 
 
-def test_runs_reuse_the_preparation_and_decide_alike(loaded, tmp_path: Path) -> None:
+def test_runs_reuse_the_preparation_and_a_rebuilt_one_decides_alike(loaded, tmp_path: Path) -> None:
     v, world = loaded
     res, with_prep, f1 = _run(v, world)
     assert any("u from the prepared register version" in n for n in res.notes)
-    # the same version without its preparation: everything rebuilt in the run
+    # the wide rules were counted from the prepared key counts: the same counts as a scan
+    taken = [n for n in res.notes if n.startswith("wide blocking rule")]
+    # the same version with its preparation removed (as a version loaded before preparation
+    # existed): the run prepares it again, and decides as before
     bare = tmp_path / v.folder.name
     shutil.copytree(v.folder, bare)
     shutil.rmtree(bare / "prepared")
     res2, without, f1_bare = _run(type(v)(v.version, bare, v.people), world)
-    assert not any("prepared register" in n for n in res2.notes)
+    assert prepared_of(bare).exists()
+    assert any("u from the prepared register version" in n for n in res2.notes)
+    assert taken == [n for n in res2.notes if n.startswith("wide blocking rule")]
     same = sum(with_prep[k] == without[k] for k in with_prep)
     assert same / len(with_prep) >= 0.995, f"{len(with_prep) - same} decisions differ"
     assert f1 > 0.98 and abs(f1 - f1_bare) < 0.005

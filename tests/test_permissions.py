@@ -155,7 +155,7 @@ def _args(demo: dict[str, Any], fn: Any) -> dict[str, Any]:
         "reason": "r", "decision": "approve", "role": "researcher", "display_name": "X",
         "password": "x" * 16, "scopes": None, "sql": "SELECT 1", "names": None, "title": "t",
         "description": "d", "submit": True, "obj": None, "session": None, "tables": None,
-        "days": 1.0, "label": "", "codes": None, "quotes": None,
+        "days": 1.0, "label": "", "codes": None, "quotes": None, "full": False,
     }  # fmt: skip
     params = [p for p in inspect.signature(fn).parameters if p != "self"]
     missing = [p for p in params if p not in values]

@@ -44,9 +44,12 @@ class Posterior:
     register_size: int
     records: int
 
+    reused: bool = False  # pi taken from an earlier run (a refresh), not estimated here
+
     def note(self) -> str:
+        how = "share matched reused from the earlier run" if self.reused else "estimated share"
         return (
-            f"posterior per record: register of {self.register_size:,}; estimated share of the "
+            f"posterior per record: register of {self.register_size:,}; {how} of the "
             f"{self.records:,} scored records with a match on the register {self.share_matched:.4f}"
         )
 
@@ -57,10 +60,14 @@ def _estimate_pi(log2_sum: np.ndarray, n_records: int, register_size: int) -> fl
         return 0.0
     pi = 0.5
     log2_n = math.log2(max(register_size, 1))
+    none = n_records - len(log2_sum)  # scored records without any candidate
     for _ in range(EM_ITERATIONS):
-        b = (1 - pi) + pi * BLOCKING_MISS
-        expo = np.clip(math.log2(b) - (math.log2(pi) - log2_n + log2_sum), -1000, 1000)
-        new = float(np.sum(1 / (1 + np.exp2(expo)))) / n_records
+        eps = pi * BLOCKING_MISS  # the mass of a match no blocking rule reached
+        b = (1 - pi) + eps
+        a = np.exp2(np.clip(math.log2(pi) - log2_n + log2_sum, -1000, 1000))
+        # posterior that the record has a match: among its candidates, or unreached
+        has = np.sum((a + eps) / (a + b)) + none * eps / b
+        new = float(has) / n_records
         new = min(max(new, 1e-9), 1 - 1e-9)
         if abs(new - pi) < 1e-10:
             return new
@@ -105,7 +112,7 @@ def assign(
         if share_matched is not None
         else _estimate_pi(np.asarray(sums, dtype=np.float64), records, register_size)
     )
-    post = Posterior(pi, register_size, records)
+    post = Posterior(pi, register_size, records, reused=share_matched is not None)
     if pi == 0.0:
         con.execute(
             "CREATE OR REPLACE TEMP TABLE prob_assign (system_id BIGINT, person_id BIGINT, "

@@ -92,7 +92,9 @@ def run_cascade(
         )
         notes.append(post.note())
         if model is not None:
-            trained = fixed or Trained(model, res.rules, post.share_matched, tuple(res.notes))
+            trained = fixed or Trained(
+                model, res.rules, post.share_matched, tuple(res.notes), res.scored, res.wide_pairs
+            )
     else:
         con.execute(
             "CREATE OR REPLACE TEMP TABLE prob_assign (system_id BIGINT, person_id BIGINT, status INTEGER, "

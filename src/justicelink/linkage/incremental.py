@@ -17,7 +17,12 @@ decisions may no longer hold. The run reports what changed and why.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
+import os
+import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,24 +30,39 @@ from typing import Any
 import duckdb
 
 from justicelink.crypto import check_no_collisions, prf_sql
-from justicelink.formats import write_json_atomic
-from justicelink.linkage.probabilistic import Trained
+from justicelink.formats import InputError, RefusedError, atomic_dir, write_json_atomic
+from justicelink.linkage.probabilistic import (
+    MATCHER_VERSION,
+    PAIRS_MIN,
+    PAIRS_PER_RECORD,
+    Trained,
+)
 
 LINKS_DIR = "links"
 IDENTIFIERS = ("nhs_number", "forename", "surname", "dob", "sex", "postcode")
 
 
+DATASET_CODE = re.compile(r"[A-Z][A-Z0-9_]{1,31}")
+MIN_SCORED_TO_REUSE = 200  # pi estimated on fewer scored records is not frozen for refreshes
+
+
 def _folder(linkage_dir: Path, dataset: str) -> Path:
+    if not DATASET_CODE.fullmatch(dataset):
+        raise InputError("the submission's dataset code is not a dataset code", column="dataset")
     return Path(linkage_dir) / LINKS_DIR / dataset
 
 
-def id_hash_sql(key: bytes) -> str:
+def _identifiers_json() -> str:
+    # JSON of the values in a fixed order: unambiguous (a value holding '|' cannot shift into
+    # the next field) and a missing value (null) is not any text
+    return "to_json([" + ", ".join(f"CAST({c} AS VARCHAR)" for c in IDENTIFIERS) + "])"
+
+
+def id_hash_sql(key: bytes, dataset: str) -> str:
     """A keyed hash of a record's normalised identifiers (``records`` columns as the split
-    wrote them); equal exactly when every identifier is equal."""
-    parts = " || '|' || ".join(
-        f"coalesce(CAST({c} AS VARCHAR), '\\x00')" for c in IDENTIFIERS
-    )  # a missing value is not the empty string
-    return prf_sql(key, f"'IDH|' || {parts}")
+    wrote them), in a domain of its own per dataset (two datasets' hashes never join)."""
+    _folder(Path("."), dataset)  # the code is checked before it reaches SQL
+    return prf_sql(key, f"'IDH|{dataset}|' || {_identifiers_json()}")
 
 
 @dataclass(frozen=True)
@@ -60,6 +80,11 @@ def previous(linkage_dir: Path, dataset: str, register_version: int) -> Previous
     if not state_file.is_file():
         return Previous(None, None, "first run of the dataset: full linkage")
     state = json.loads(state_file.read_text())
+    if state.get("matcher_version") != MATCHER_VERSION:
+        return Previous(
+            None, state["submission_id"],
+            f"matcher version {MATCHER_VERSION} (earlier run: {state.get('matcher_version')}): full relink",
+        )  # fmt: skip
     if state["register_version"] != register_version:
         return Previous(
             None,
@@ -69,7 +94,11 @@ def previous(linkage_dir: Path, dataset: str, register_version: int) -> Previous
         )
     trained_file = folder / "trained.json"
     if not trained_file.is_file():
-        return Previous(None, state["submission_id"], "earlier run had no model: full relink")
+        return Previous(
+            None, state["submission_id"],
+            "earlier run left no model to reuse (none trained, or too few records scored to "
+            f"fix the share matched: under {MIN_SCORED_TO_REUSE}): full relink",
+        )  # fmt: skip
     trained = Trained.from_json(json.loads(trained_file.read_text()))
     return Previous(
         trained,
@@ -78,16 +107,25 @@ def previous(linkage_dir: Path, dataset: str, register_version: int) -> Previous
     )
 
 
-def stage_records(con: duckdb.DuckDBPyConnection, records: str, key: bytes) -> None:
+def stage_records(con: duckdb.DuckDBPyConnection, records: str, key: bytes, dataset: str) -> None:
     """Add ``id_hash`` to the records (``records_h``), refusing a hash collision."""
     con.execute(
-        f"CREATE OR REPLACE TEMP TABLE records_h AS SELECT *, {id_hash_sql(key)} AS id_hash FROM {records}"
+        f"CREATE OR REPLACE TEMP TABLE records_h AS SELECT *, {id_hash_sql(key, dataset)} AS id_hash "
+        f"FROM {records}"
     )
-    ident = " || '|' || ".join(f"coalesce(CAST({c} AS VARCHAR), '\\x00')" for c in IDENTIFIERS)
     check_no_collisions(
-        con, f"(SELECT {ident} AS ident, id_hash FROM records_h)", "ident", "id_hash",
-        what="identifier hashes",
+        con, f"(SELECT {_identifiers_json()} AS ident, id_hash FROM records_h)", "ident",
+        "id_hash", what="identifier hashes",
     )  # fmt: skip
+
+
+def within_budget(trained: Trained, fresh: int) -> bool:
+    """Would the earlier run's wide blocking rules stay within this run's pair budget? They were
+    counted on the earlier run's records; pairs grow with the records scored."""
+    if not trained.wide_pairs:
+        return True
+    expected = trained.wide_pairs * fresh / max(trained.scored, 1)
+    return expected <= max(PAIRS_MIN, PAIRS_PER_RECORD * fresh)
 
 
 def reusable(con: duckdb.DuckDBPyConnection, linkage_dir: Path, dataset: str) -> str:
@@ -135,20 +173,37 @@ def record(
     con: duckdb.DuckDBPyConnection, linkage_dir: Path, dataset: str, submission_id: str,
     register_version: int, trained: Trained | None,
 ) -> None:  # fmt: skip
-    """Keep this run's decisions (``new_links``) and parameters for the next refresh."""
+    """Keep this run's decisions (``new_links``) and parameters for the next refresh: the
+    whole folder is written aside and swapped in at once, after the run's ALF file is sealed,
+    so the state never points at a run that did not deliver."""
+    with atomic_dir(_folder(linkage_dir, dataset), replace=True) as tmp:
+        con.execute(f"COPY new_links TO '{tmp / 'links.parquet'}' (FORMAT parquet)")
+        if trained is not None and trained.scored >= MIN_SCORED_TO_REUSE:
+            write_json_atomic(tmp / "trained.json", trained.as_json())
+        write_json_atomic(
+            tmp / "state.json",
+            {"register_version": register_version, "submission_id": submission_id,
+             "matcher_version": MATCHER_VERSION},
+        )  # fmt: skip
+
+
+@contextlib.contextmanager
+def dataset_lock(linkage_dir: Path, dataset: str) -> Iterator[None]:
+    """One run of a dataset at a time: the refresh state is read at the start of a run and
+    replaced at its end."""
     folder = _folder(linkage_dir, dataset)
-    folder.mkdir(parents=True, exist_ok=True)
-    tmp = folder / "links.parquet.tmp"
-    con.execute(f"COPY new_links TO '{tmp}' (FORMAT parquet)")
-    tmp.replace(folder / "links.parquet")
-    if trained is not None:
-        write_json_atomic(folder / "trained.json", trained.as_json())
-    else:
-        (folder / "trained.json").unlink(missing_ok=True)
-    write_json_atomic(
-        folder / "state.json",
-        {"register_version": register_version, "submission_id": submission_id},
-    )
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(folder.parent / f".{dataset}.lock", os.O_WRONLY | os.O_CREAT, 0o600)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise RefusedError(
+                f"another linkage run of {dataset} is in progress; try again when it ends"
+            ) from None
+        yield
+    finally:
+        os.close(fd)
 
 
 def new_links_sql() -> str:

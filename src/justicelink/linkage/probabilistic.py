@@ -18,9 +18,9 @@ from typing import TYPE_CHECKING, Any
 
 import duckdb
 
-from justicelink.linkage import nicknames
+from justicelink.linkage import nicknames, prepared
 from justicelink.linkage.fields import FieldChoice, choose_fields
-from justicelink.linkage.prepared import TF_COLUMNS, Prepared, prepared_of
+from justicelink.linkage.prepared import TF_COLUMNS, Prepared
 from justicelink.linkage.register import RegisterVersion
 
 if TYPE_CHECKING:
@@ -28,8 +28,10 @@ if TYPE_CHECKING:
 
 TRAIN_SAMPLE = 100_000
 U_MAX_PAIRS = 1.5e6
-EM_MAX_PAIRS = 5e5
+EM_MAX_PAIRS = 2e5
 M_FLOOR = 0.002
+# the matcher's decision rules: a refresh reuses earlier decisions only when made by this version
+MATCHER_VERSION = "0010.1"
 CANDIDATE_FLOOR_BITS = 16
 # the columns Splink compares; ``*_hist`` are lists (surname and postcode history)
 FEATURES = (
@@ -226,31 +228,39 @@ def _usable(keys: tuple[str, ...], fields: FieldChoice) -> bool:
 
 
 def count_pairs(
-    con: duckdb.DuckDBPyConnection, keys: tuple[str, ...], left: str, right: str
-) -> int:
-    """How many pairs a blocking rule generates between two feature tables (exact, by group)."""
+    con: duckdb.DuckDBPyConnection, keys: tuple[str, ...], left: str, right: str,
+    right_counts: Path | None = None,
+) -> int:  # fmt: skip
+    """How many pairs a blocking rule generates between two feature tables (exact, by group).
+    ``right_counts``: the right side's counts per key value, prepared with the register."""
     cols = ", ".join(keys)
     not_null = " AND ".join(f"{k} IS NOT NULL" for k in keys)
+    counted = (
+        f"read_parquet('{right_counts}')"
+        if right_counts is not None and right_counts.is_file()
+        else f"(SELECT {cols}, count(*) AS n FROM {right} WHERE {not_null} GROUP BY ALL)"
+    )
     row = con.execute(
         f"""SELECT coalesce(sum(l.n * r.n), 0) FROM
             (SELECT {cols}, count(*) AS n FROM {left} WHERE {not_null} GROUP BY ALL) l
-            JOIN (SELECT {cols}, count(*) AS n FROM {right} WHERE {not_null} GROUP BY ALL) r
-            USING ({cols})"""
+            JOIN {counted} r USING ({cols})"""
     ).fetchone()
     return int(row[0]) if row else 0
 
 
 def choose_blocking(
-    con: duckdb.DuckDBPyConnection, fields: FieldChoice, left: str, right: str
-) -> tuple[tuple[tuple[str, ...], ...], list[str]]:
-    """The blocking rules for this run and a note on each wide rule taken or left out."""
+    con: duckdb.DuckDBPyConnection, fields: FieldChoice, left: str, right: str,
+    prepared: Prepared | None = None,
+) -> tuple[tuple[tuple[str, ...], ...], list[str], int]:  # fmt: skip
+    """The blocking rules for this run, a note on each wide rule taken or left out, and the
+    pairs the wide rules taken bring."""
     rules = list(blocking_keys(fields))
     n = con.execute(f"SELECT count(*) FROM {left}").fetchone()[0]  # type: ignore[index]
     budget = max(PAIRS_MIN, PAIRS_PER_RECORD * n)
     spent, notes = 0, []
     costs = sorted(
-        ((count_pairs(con, keys, left, right), i, keys) for i, keys in enumerate(WIDE_KEYS)
-         if _usable(keys, fields))
+        ((count_pairs(con, keys, left, right, prepared.key_counts(keys) if prepared else None), i, keys)
+         for i, keys in enumerate(WIDE_KEYS) if _usable(keys, fields))
     )  # fmt: skip
     for pairs, _, keys in costs:
         name = " + ".join(keys)
@@ -262,7 +272,7 @@ def choose_blocking(
             notes.append(
                 f"wide blocking rule {name}: {pairs:,} pairs, left out (budget {budget:,})"
             )
-    return tuple(rules), notes
+    return tuple(rules), notes, spent
 
 
 def _reads(field: str, fields: FieldChoice) -> set[str]:
@@ -315,15 +325,19 @@ class Trained:
     rules: tuple[tuple[str, ...], ...]
     share_matched: float
     notes: tuple[str, ...] = ()
+    scored: int = 0  # records the run scored (pi was estimated on them)
+    wide_pairs: int = 0  # pairs its wide blocking rules brought
 
     def as_json(self) -> dict[str, Any]:
         return {"model": self.model, "rules": [list(r) for r in self.rules],
-                "share_matched": self.share_matched, "notes": list(self.notes)}  # fmt: skip
+                "share_matched": self.share_matched, "notes": list(self.notes),
+                "scored": self.scored, "wide_pairs": self.wide_pairs}  # fmt: skip
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> Trained:
         return cls(d["model"], tuple(tuple(r) for r in d["rules"]), float(d["share_matched"]),
-                   tuple(d.get("notes", ())))  # fmt: skip
+                   tuple(d.get("notes", ())), int(d.get("scored", 0)),
+                   int(d.get("wide_pairs", 0)))  # fmt: skip
 
 
 @dataclass
@@ -340,6 +354,7 @@ class ProbabilisticResult:
     fields: FieldChoice | None = None  # what was compared, and what was left out and why
     rules: tuple[tuple[str, ...], ...] = ()  # the blocking rules of this run
     register_size: int = 0
+    wide_pairs: int = 0  # pairs the wide blocking rules brought
 
 
 def prior_weight(model: dict[str, Any]) -> float:
@@ -363,14 +378,12 @@ def prepare_register(
     """Create ``splink_reg`` (one row per register person, with histories). A register version
     prepared when it was loaded is read as it is (see ``prepared.py``) and returned."""
     if reg is not None:
-        ready = prepared_of(reg.folder)
-        if ready.exists():
-            con.execute(
-                f"CREATE OR REPLACE TEMP TABLE splink_reg AS SELECT * FROM read_parquet('{ready.features}')"
-            )
-            return ready
-        con.execute(f"CREATE OR REPLACE TEMP TABLE reg_addresses AS {address_sql(reg.address)}")
-        source = f"read_parquet('{reg.person}')"
+        # a version loaded before preparation existed is prepared now, once
+        ready = prepared.ensure(reg.folder)
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE splink_reg AS SELECT * FROM read_parquet('{ready.features}')"
+        )
+        return ready
     else:
         assert person_sql is not None
         con.execute(
@@ -379,8 +392,10 @@ def prepare_register(
                 FROM ({person_sql})"""
         )
         source = f"({person_sql})"
-    con.execute(f"CREATE OR REPLACE TEMP TABLE splink_reg AS {_features(source, register=True)}")
-    return None
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE splink_reg AS {_features(source, register=True)}"
+        )
+        return None
 
 
 def _register_tf(db: Any, linker: Any, ready: Prepared) -> None:
@@ -501,10 +516,12 @@ def train_and_predict(
         f"CREATE OR REPLACE TEMP TABLE splink_todo AS {_features(remaining, register=False)}"
     )
     fields = choose_fields(con, "splink_train", "splink_reg")
-    notes: list[str] = fields.notes() if fixed is None else list(fixed.notes)
+    notes: list[str] = (
+        fields.notes() if fixed is None else [f"earlier run: {n}" for n in fixed.notes]
+    )
     n_reg = con.execute("SELECT count(*) FROM splink_reg").fetchone()[0]  # type: ignore[index]
     if fixed is not None:
-        model, rules = fixed.model, fixed.rules
+        model, rules, wide_pairs = fixed.model, fixed.rules, fixed.wide_pairs
         notes.append("model, blocking rules and share matched reused from the earlier run")
     elif not blocking_keys(fields):
         notes.append("probabilistic stage skipped: no blocking rule has all its fields")
@@ -516,15 +533,17 @@ def train_and_predict(
             register_size=int(n_reg),
         )  # fmt: skip
     else:
-        model, rules, more = _train(con, fields, n_reg, seed=seed, prepared=prepared)
+        model, rules, more, wide_pairs = _train(con, fields, n_reg, seed=seed, prepared=prepared)
         notes += more
-    return _score(con, model, rules, prepared, notes, n_all, frac, n_rem, n_reg, fields)
+    res = _score(con, model, rules, prepared, notes, n_all, frac, n_rem, n_reg, fields)
+    res.wide_pairs = wide_pairs
+    return res
 
 
 def _train(
     con: duckdb.DuckDBPyConnection, fields: FieldChoice, n_reg: int, *, seed: int,
     prepared: Prepared | None,
-) -> tuple[dict[str, Any], tuple[tuple[str, ...], ...], list[str]]:  # fmt: skip
+) -> tuple[dict[str, Any], tuple[tuple[str, ...], ...], list[str], int]:  # fmt: skip
     """u (prepared, or by random sampling) and m by EM on ``splink_train`` against ``splink_reg``."""
     from splink import DuckDBAPI, Linker, block_on
 
@@ -532,7 +551,9 @@ def _train(
     db = DuckDBAPI(connection=con)
     train_rec = db.register("splink_train", dataset_display_name="records")
     train_reg = db.register("splink_reg", dataset_display_name="register")
-    rules, rule_notes = choose_blocking(con, fields, "splink_todo", "splink_reg")
+    rules, rule_notes, wide_pairs = choose_blocking(
+        con, fields, "splink_todo", "splink_reg", prepared
+    )
     notes += rule_notes
     linker = Linker(
         [train_rec, train_reg], _settings(fields, rules, n_reg), log_level=logging.ERROR
@@ -556,12 +577,12 @@ def _train(
             # pass fails: start again from the model as it was before the pass
             linker = Linker([train_rec, train_reg], before, log_level=logging.ERROR)
             notes.append(
-                f"EM on {rule.get_blocking_rule('duckdb').blocking_rule_sql} skipped: {exc.__class__.__name__}: {str(exc)[:200]}"
+                f"EM on {rule.get_blocking_rule('duckdb').blocking_rule_sql} skipped: {exc.__class__.__name__}"
             )
     model = linker.misc.save_model_to_json()
     notes += _check_m(model)
     notes += _floor_m(model)
-    return model, rules, notes
+    return model, rules, notes, wide_pairs
 
 
 def _score(

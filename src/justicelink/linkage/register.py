@@ -17,6 +17,7 @@ import pyarrow.parquet as pq
 
 from justicelink.crypto import check_no_collisions, prf_sql
 from justicelink.formats import InputError, atomic_dir, write_json_atomic
+from justicelink.linkage import spill
 
 PERSON_FILE = "WDS_PERSON.parquet"
 ADDRESS_FILE = "WDS_ADDRESS.parquet"
@@ -76,7 +77,14 @@ def load_register(source: Path, linkage_dir: Path, key: bytes) -> RegisterVersio
     root = Path(linkage_dir) / "register"
     current = current_version(linkage_dir, required=False)
     version = (current.version if current else 0) + 1
-    con = duckdb.connect()
+    with spill.connect(root, "load") as con:
+        return _load(con, source, root, version, key, person, address, postcode)
+
+
+def _load(
+    con: duckdb.DuckDBPyConnection, source: Path, root: Path, version: int, key: bytes,
+    person: Path, address: Path, postcode: Path,
+) -> RegisterVersion:  # fmt: skip
     con.execute(f"CREATE VIEW p AS SELECT * FROM read_parquet('{person}')")
     n, ids = con.execute("SELECT count(*), count(DISTINCT person_id) FROM p").fetchone()  # type: ignore[misc]
     if n == 0:
@@ -143,7 +151,6 @@ def load_register(source: Path, linkage_dir: Path, key: bytes) -> RegisterVersio
             )
         )
     write_json_atomic(root / "current.json", {"version": version})
-    con.close()
     return RegisterVersion(version, root / f"v{version:04d}", int(n))
 
 

@@ -24,7 +24,7 @@ from justicelink.formats import (
     atomic_dir,
     write_json_atomic,
 )
-from justicelink.linkage import incremental
+from justicelink.linkage import incremental, spill
 from justicelink.linkage.cascade import CascadeResult, run_cascade
 from justicelink.linkage.probabilistic import Trained, save_model
 from justicelink.linkage.register import RegisterVersion, current_version
@@ -89,17 +89,37 @@ def run_submission(
     manifest, tables = open_sealed(submission, keys.identity(), "linkage", kind="identifiers")
     reg = current_version(linkage_dir)
     assert reg is not None
-    con = duckdb.connect()
+    with (
+        incremental.dataset_lock(linkage_dir, manifest.dataset),
+        spill.connect(linkage_dir, "run") as con,
+    ):
+        return _run(con, submission, linkage_dir, bank_recipient, keys, manifest, tables, reg,
+                    probabilistic=probabilistic, full=full)  # fmt: skip
+
+
+def _run(
+    con: duckdb.DuckDBPyConnection, submission: Path, linkage_dir: Path,
+    bank_recipient: pyrage.x25519.Recipient, keys: ZoneKeys, manifest: Manifest,
+    tables: dict[str, pa.Table], reg: RegisterVersion, *, probabilistic: bool, full: bool,
+) -> RunResult:  # fmt: skip
     con.register("records_in", tables[IDENTIFIERS_FILE_NAME])
     con.execute("CREATE TEMP TABLE records AS SELECT * FROM records_in")
     _check_records(con, "records", str(submission))
     key = keys.prf_key()
-    incremental.stage_records(con, "records", key)
+    incremental.stage_records(con, "records", key, manifest.dataset)
     prev = incremental.previous(linkage_dir, manifest.dataset, reg.version)
     if full and prev.trained is not None:
         prev = incremental.Previous(None, prev.submission_id, "full relink asked for")
     reuse = incremental.reusable(con, linkage_dir, manifest.dataset) if prev.trained else None
     n_reused = con.execute(f"SELECT count(*) FROM {reuse}").fetchone()[0] if reuse else 0  # type: ignore[index]
+    n_all = con.execute("SELECT count(*) FROM records").fetchone()[0]  # type: ignore[index]
+    if prev.trained is not None and not incremental.within_budget(prev.trained, n_all - n_reused):
+        prev = incremental.Previous(
+            None, prev.submission_id,
+            f"{n_all - n_reused:,} new or changed records are too many for the earlier run's wide "
+            "blocking rules (their pairs would exceed the budget): full relink",
+        )  # fmt: skip
+        reuse, n_reused = None, 0
     cascade = _match(con, reg, probabilistic=probabilistic, reuse=reuse, fixed=prev.trained)
     con.execute(incremental.new_links_sql())
     refresh = {
@@ -139,9 +159,6 @@ def run_submission(
     run_dir.mkdir(parents=True, exist_ok=True)
     if cascade.model is not None:
         save_model(cascade.model, run_dir / "model.json")
-    incremental.record(
-        con, linkage_dir, manifest.dataset, manifest.submission_id, reg.version, cascade.trained
-    )
     write_report(
         con, "records", run_dir / "quality.html",
         title=f"Linkage quality: {manifest.dataset} submission {manifest.submission_id}",
@@ -151,7 +168,6 @@ def run_submission(
               "linkage mode": prev.reason,
               **{k.replace("_", " "): v for k, v in refresh.items() if k != "mode"}},
     )  # fmt: skip
-    con.close()
     outbox = Path(linkage_dir) / "outbox" / manifest.submission_id
     created = datetime.now(UTC).isoformat(timespec="seconds")
     with atomic_dir(outbox) as tmp:
@@ -187,5 +203,9 @@ def run_submission(
             "refresh": refresh,
             "model_notes": cascade.notes,
         },
+    )
+    # the refresh state last: it never points at a run whose ALF file was not sealed
+    incremental.record(
+        con, linkage_dir, manifest.dataset, manifest.submission_id, reg.version, cascade.trained
     )
     return RunResult(manifest.submission_id, outbox, alf_table.num_rows, by_status, refresh)
