@@ -111,3 +111,27 @@ def test_runs_reuse_the_preparation_and_a_rebuilt_one_decides_alike(loaded, tmp_
     same = sum(with_prep[k] == without[k] for k in with_prep)
     assert same / len(with_prep) >= 0.995, f"{len(with_prep) - same} decisions differ"
     assert f1 > 0.98 and abs(f1 - f1_bare) < 0.005
+
+
+def test_linkage_spills_stay_in_the_zone_encrypted(world, tmp_path: Path, monkeypatch) -> None:
+    """Every connection of the linkage zone that holds identifiers spills into a private folder
+    of the zone, encrypted; nothing lands in ./.tmp of the folder the process runs in."""
+    from justicelink.linkage import spill
+
+    with spill.connect(tmp_path / "zone", "probe", memory_limit="1GB") as con:
+        settings = dict(
+            con.execute(
+                "SELECT name, value FROM duckdb_settings() "
+                "WHERE name IN ('temp_directory', 'temp_file_encryption')"
+            ).fetchall()
+        )
+        where = Path(settings["temp_directory"])
+        assert where.parent == tmp_path / "zone" and where.is_dir()
+        assert (where.stat().st_mode & 0o777) == 0o700
+        assert settings["temp_file_encryption"] == "true"
+    assert not where.exists()  # removed when the connection ends
+    cwd = tmp_path / "cwd"
+    cwd.mkdir()
+    monkeypatch.chdir(cwd)
+    load_register(world.register_dir, tmp_path / "linkage", b"k" * 32)
+    assert not (cwd / ".tmp").exists()
