@@ -32,7 +32,6 @@ import platform
 import subprocess
 import sys
 import time
-from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -43,37 +42,14 @@ sys.path.insert(0, str(SRC))
 
 import linkage_tasks  # noqa: E402
 
+from justicelink.linkage.evaluate import Accuracy  # noqa: E402
+
 PIPELINES = ("justicelink", "plain-splink", "justicelink-splink-only")
 DEFAULT_PIPELINES = ("justicelink", "plain-splink")
 
 
-@dataclass(frozen=True)
-class Score:
-    records: int
-    linked: int
-    correct: int
-    matchable: int
-
-    @property
-    def precision(self) -> float:
-        return self.correct / self.linked if self.linked else 1.0
-
-    @property
-    def recall(self) -> float:
-        return self.correct / self.matchable if self.matchable else 1.0
-
-    @property
-    def f1(self) -> float:
-        p, r = self.precision, self.recall
-        return 2 * p * r / (p + r) if p + r else 0.0
-
-    def as_dict(self) -> dict[str, float | int]:
-        return {
-            **asdict(self),
-            "precision": round(self.precision, 6),
-            "recall": round(self.recall, 6),
-            "f1": round(self.f1, 6),
-        }
+# precision, recall and F1 as justicelink's own quality report counts them
+Score = Accuracy
 
 
 def score(truth: dict[str, str | None], links: dict[str, str | None]) -> Score:

@@ -43,17 +43,9 @@ from typing import Any
 
 import numpy as np
 
-REG_COLUMNS = (
-    "person_id",
-    "nhs_number",
-    "forename",
-    "surname",
-    "previous_surname",
-    "dob",
-    "sex",
-    "postcode",
-)
-REC_COLUMNS = ("system_id", "nhs_number", "forename", "surname", "dob", "sex", "postcode")
+from justicelink.formats import MATCH_COLUMNS as REC_COLUMNS
+from justicelink.linkage.contract import REG_COLUMNS  # the contract's own column lists
+
 TRUTH_COLUMNS = ("system_id", "person_id")
 
 FEBRL_TASKS = ("febrl1", "febrl2", "febrl3", "febrl4")
@@ -98,6 +90,14 @@ def _write_task(
     _write_csv(folder / "truth.csv", TRUTH_COLUMNS, truth)
     (folder / "task.json").write_text(json.dumps(asdict(info), indent=2) + "\n")
     return info
+
+
+def _shared_fields(
+    register: Sequence[dict[str, Any]], records: Sequence[dict[str, Any]]
+) -> tuple[str, ...]:
+    """The matching fields both sides carry, in contract order."""
+    both = _carried(register, REG_COLUMNS) & _carried(records, REC_COLUMNS)
+    return tuple(c for c in REC_COLUMNS[1:] if c in both)
 
 
 def _carried(rows: Sequence[Row], columns: Sequence[str]) -> set[str]:
@@ -182,9 +182,7 @@ def build_febrl(out: Path, task: str) -> TaskInfo:
         register=len(register),
         records=len(records),
         on_register=sum(t["person_id"] is not None for t in truth),
-        fields=tuple(
-            c for c in REC_COLUMNS[1:] if c in _carried(register, REG_COLUMNS) & _carried(records, REC_COLUMNS)
-        ),
+        fields=_shared_fields(register, records),
         dob_invalid=invalid,
     )  # fmt: skip
     return _write_task(out, info, register, records, truth)
@@ -321,9 +319,7 @@ def build_world(
         register=len(reg_rows),
         records=len(rec_rows),
         on_register=sum(t["person_id"] is not None for t in truth),
-        fields=tuple(
-            c for c in REC_COLUMNS[1:] if c in _carried(reg_rows, REG_COLUMNS) & _carried(rec_rows, REC_COLUMNS)
-        ),
+        fields=_shared_fields(reg_rows, rec_rows),
         seed=seed,
         error_rates=asdict(rates),
     )  # fmt: skip

@@ -46,10 +46,15 @@ DATASET_CODE = re.compile(r"[A-Z][A-Z0-9_]{1,31}")
 MIN_SCORED_TO_REUSE = 200  # pi estimated on fewer scored records is not frozen for refreshes
 
 
-def _folder(linkage_dir: Path, dataset: str) -> Path:
+def _check_dataset(dataset: str) -> str:
+    """The code goes into a path and into SQL: refuse anything but a dataset code."""
     if not DATASET_CODE.fullmatch(dataset):
         raise InputError("the submission's dataset code is not a dataset code", column="dataset")
-    return Path(linkage_dir) / LINKS_DIR / dataset
+    return dataset
+
+
+def _folder(linkage_dir: Path, dataset: str) -> Path:
+    return Path(linkage_dir) / LINKS_DIR / _check_dataset(dataset)
 
 
 def _identifiers_json() -> str:
@@ -61,8 +66,7 @@ def _identifiers_json() -> str:
 def id_hash_sql(key: bytes, dataset: str) -> str:
     """A keyed hash of a record's normalised identifiers (``records`` columns as the split
     wrote them), in a domain of its own per dataset (two datasets' hashes never join)."""
-    _folder(Path("."), dataset)  # the code is checked before it reaches SQL
-    return prf_sql(key, f"'IDH|{dataset}|' || {_identifiers_json()}")
+    return prf_sql(key, f"'IDH|{_check_dataset(dataset)}|' || {_identifiers_json()}")
 
 
 @dataclass(frozen=True)
